@@ -1,0 +1,153 @@
+"""Sealing and opening age v1 files through pyrage, with tipbox's error types.
+
+Every sealed object in tipbox is a plain age v1 file (C2SP age spec) to one
+X25519 recipient per reviewer, so any reviewer can fall back on the stock
+``age`` CLI. Nothing here implements a primitive: pyrage (rage) does the work.
+
+Opening streams through pyrage, which writes plaintext chunk by chunk and only
+detects truncation at the end. Functions that return plaintext therefore
+collect it first and hand it over only after the whole file authenticated;
+:func:`open_stream` documents that its sink must be discarded on error.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import BinaryIO
+
+import pyrage
+
+from .errors import (
+    CiphertextCorrupted,
+    MalformedHeader,
+    MalformedIdentity,
+    NoMatchingIdentity,
+)
+from .header import parse_header
+
+Recipient = pyrage.x25519.Recipient
+Identity = pyrage.x25519.Identity
+
+
+def parse_recipient(text: str) -> Recipient:
+    """Parse an ``age1...`` X25519 recipient, raising :class:`MalformedIdentity`."""
+    try:
+        return pyrage.x25519.Recipient.from_str(text.strip())
+    except (pyrage.RecipientError, ValueError, TypeError):
+        raise MalformedIdentity("not a valid age X25519 recipient") from None
+
+
+def parse_identity(text: str) -> Identity:
+    """Parse an ``AGE-SECRET-KEY-1...`` identity, raising :class:`MalformedIdentity`."""
+    try:
+        return pyrage.x25519.Identity.from_str(text.strip())
+    except (pyrage.IdentityError, ValueError, TypeError):
+        raise MalformedIdentity("not a valid age X25519 identity") from None
+
+
+def _recipients(recipients: Sequence[str | Recipient]) -> list[Recipient]:
+    parsed = [parse_recipient(r) if isinstance(r, str) else r for r in recipients]
+    if not parsed:
+        raise MalformedIdentity("at least one recipient is required")
+    return parsed
+
+
+def _identities(identities: Sequence[str | Identity]) -> list[Identity]:
+    parsed = [parse_identity(i) if isinstance(i, str) else i for i in identities]
+    if not parsed:
+        raise MalformedIdentity("at least one identity is required")
+    return parsed
+
+
+def seal(src: BinaryIO, dst: BinaryIO, recipients: Sequence[str | Recipient]) -> None:
+    """Stream ``src`` into an age file on ``dst`` sealed to every recipient."""
+    pyrage.encrypt_io(src, dst, _recipients(recipients))
+
+
+def seal_bytes(data: bytes, recipients: Sequence[str | Recipient]) -> bytes:
+    out = io.BytesIO()
+    seal(io.BytesIO(data), out, recipients)
+    return out.getvalue()
+
+
+class _Replay(io.RawIOBase):
+    """Re-prepend the header bytes we already consumed while validating."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _validated(src: BinaryIO) -> BinaryIO:
+    """Parse the header strictly, then return a stream positioned at the start."""
+    recorder = _Recorder(src)
+    parse_header(recorder)  # type: ignore[arg-type]
+    return io.BufferedReader(_Replay(bytes(recorder.seen), src), 64 * 1024)
+
+
+class _Recorder:
+    """Minimal reader that remembers what the header parser consumed."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        self._src = src
+        self.seen = bytearray()
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._src.readline(limit)
+        self.seen += line
+        return line
+
+
+def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[str | Identity]) -> None:
+    """Decrypt ``src`` into ``dst``.
+
+    On any exception ``dst`` may already hold *unauthenticated* plaintext
+    (age authenticates per 64 KiB chunk, truncation is only seen at the end):
+    the caller must discard it. Prefer :func:`open_bytes` or a sink that
+    commits only on success.
+    """
+    ids = _identities(identities)
+    stream = _validated(src)
+    try:
+        pyrage.decrypt_io(stream, dst, ids)
+    except pyrage.DecryptError as exc:
+        if "No matching keys" in str(exc):
+            raise NoMatchingIdentity() from None
+        raise CiphertextCorrupted("the age header failed authentication") from None
+    except OSError:
+        # rage reports STREAM failures (tampered or truncated chunks) as I/O errors.
+        raise CiphertextCorrupted() from None
+
+
+def open_bytes(data: bytes, identities: Sequence[str | Identity]) -> bytes:
+    """Decrypt a whole age file held in memory; return plaintext only if it authenticated."""
+    sink = io.BytesIO()
+    open_stream(io.BytesIO(data), sink, identities)
+    return sink.getvalue()
+
+
+__all__ = [
+    "Identity",
+    "MalformedHeader",
+    "Recipient",
+    "open_bytes",
+    "open_stream",
+    "parse_identity",
+    "parse_recipient",
+    "seal",
+    "seal_bytes",
+]

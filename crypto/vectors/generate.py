@@ -1,0 +1,236 @@
+"""Write tipbox's test vectors (run: python -m crypto.vectors.generate).
+
+Deterministic parts (padding, payload bytes, signatures, fingerprints, bundle
+manifest) are recomputed on every run and must not change; a test fails if the
+committed files drift from what this code produces. age files are random by
+design (fresh file key and ephemeral share per file), so they are generated
+once, committed, and only checked to open as described; pass
+``--regenerate-age`` to replace them deliberately.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+
+from crypto import envelope, key_manifest, padding, payload
+from crypto.attachments import seal_attachment
+from crypto.identity import ReviewerIdentity, encrypt_identity, recipient_fingerprint
+from crypto.signing import (
+    CONTEXT_DISPOSITIONS,
+    CONTEXT_EXPORT_MANIFEST,
+    canonical_json,
+    key_fingerprint,
+    sign_document,
+)
+
+HERE = Path(__file__).parent
+SOURCES = ["crypto/FORMAT.md", "https://c2sp.org/age", "Nikitin et al., PURBs, PETS 2019 (Padmé)"]
+
+# Test-only keys. Never use them for anything real.
+IDENTITIES = [
+    "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX",
+    "AGE-SECRET-KEY-167MGHK7PT22KJ24WD682XF2Z420RXQ8SE65C3WF7AJ9WN2GEGM9QT3S67S",
+]
+OTHER_IDENTITY = "AGE-SECRET-KEY-1MP2W50VMZHFGUJW54K8SR786X640R4NE3EEM6JCDPPVTRY0KNLRSUPS33P"
+SERVER_SEED = bytes(range(32))
+PASSPHRASE = "kuda-benar-baterai-staples"
+
+ATTACHMENT_CONTENT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
+
+
+def _write(name: str, data: dict[str, Any]) -> None:
+    (HERE / name).write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = HERE / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def padding_vectors() -> dict[str, Any]:
+    lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 100, 255, 256, 1000, 4095, 4096, 65535,
+               65536, 100_000, 1_000_000, 1 << 20, 10_000_000, 256 << 20]
+    frames = []
+    for content in [b"", b"a", b"\x80", b"\x00", b"tip\x80\x00", bytes(range(40))]:
+        frames.append({"content_hex": content.hex(), "framed_hex": padding.pad(content).hex()})
+    malformed = [
+        {"framed_hex": "", "why": "empty: no marker"},
+        {"framed_hex": "00000000", "why": "no marker"},
+        {"framed_hex": "61626300", "why": "last non-zero byte is not the marker"},
+        {"framed_hex": "61800000", "why": "too many zeros for the Padmé bucket of 1 content byte"},
+        {"framed_hex": (b"x" * 100 + b"\x80").hex(), "why": "too few zeros: 101 is not padme(101)"},
+    ]
+    return {
+        "schema": "tipbox-vectors/padding/v1",
+        "rationale": "Padmé buckets and the 0x80-marker frame must agree bit for bit between the browser sealer and crypto/.",
+        "sources": SOURCES,
+        "padme": [[n, padding.padme(n)] for n in lengths],
+        "padded_length": [[n, padding.padded_length(n)] for n in lengths],
+        "frames": frames,
+        "malformed": malformed,
+    }
+
+
+def sample_tip() -> dict[str, Any]:
+    return payload.build(
+        {
+            "category": "ANAK-DARING",
+            "description": "Seorang perekrut menghubungi anak-anak lewat media sosial.\nü ñ 中文 \u2028 \"kutip\" \\ \t end",
+            "province": "18",
+            "regency": "18.09",
+            "place": "dekat pasar",
+            "when": "2026-11",
+            "ongoing": True,
+            "victims_count": 3,
+            "victims_age_band": "13-17",
+            "danger": ["online_contact"],
+            "online_places": ["https://example.invalid/profile/123"],
+            "how_known": "saw",
+            "contact": None,
+        },
+        lang="id",
+        sealed_by="browser",
+        attachments=[
+            {
+                "id": "0" * 31 + "1",
+                "name": "tangkapan layar.png",
+                "type": "image/png",
+                "size": len(ATTACHMENT_CONTENT),
+                "sha256": hashlib.sha256(ATTACHMENT_CONTENT).hexdigest(),
+            }
+        ],
+    )
+
+
+def payload_vectors() -> dict[str, Any]:
+    tip = sample_tip()
+    encoded = payload.encode(tip)
+    minimal = payload.build({"description": "x"}, lang="en", sealed_by="server")
+    invalid = [
+        {"json": '{"v":2,"type":"tipbox-tip"}', "expect": "UnknownPayloadVersion"},
+        {"json": '{"type":"tipbox-tip"}', "expect": "MalformedPayload"},
+        {"json": '[1,2]', "expect": "MalformedPayload"},
+        {"json": '{"v":1,"type":"tipbox-tip","lang":"fr","sealed_by":"browser","answers":{},"attachments":[]}', "expect": "MalformedPayload"},
+        {"json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"cloud","answers":{},"attachments":[]}', "expect": "MalformedPayload"},
+        {"json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"server","answers":{"a":{"b":1}},"attachments":[]}', "expect": "MalformedPayload"},
+        {"json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"server","answers":{},"attachments":[{"id":"zz"}]}', "expect": "MalformedPayload"},
+        {"json": 'not json', "expect": "MalformedPayload"},
+    ]
+    return {
+        "schema": "tipbox-vectors/payload/v1",
+        "rationale": "The browser and the server must produce byte-identical canonical payloads, so padded sizes agree and hashes are reproducible.",
+        "sources": SOURCES,
+        "valid": [
+            {"document": tip, "canonical": encoded.decode(), "padded_length": padding.padded_length(len(encoded))},
+            {"document": minimal, "canonical": payload.encode(minimal).decode(),
+             "padded_length": padding.padded_length(len(payload.encode(minimal)))},
+        ],
+        "invalid": invalid,
+    }
+
+
+def signing_vectors() -> dict[str, Any]:
+    key = nacl.signing.SigningKey(SERVER_SEED)
+    reviewers = [ReviewerIdentity.from_secret(s) for s in IDENTITIES]
+    body = key_manifest.build_body(
+        "default",
+        "2026-11-23T12:00:00Z",
+        [{"label": f"reviewer-{n + 1}", "recipient": r.recipient, "signing_key": r.signing_public_key}
+         for n, r in enumerate(reviewers)],
+    )
+    disposition_body = {"type": "example", "v": 1, "text": "ü"}
+    return {
+        "schema": "tipbox-vectors/signing/v1",
+        "rationale": "Ed25519 is deterministic: same seed, context and body give the same signature in any implementation.",
+        "sources": SOURCES + ["RFC 8032", "RFC 8785"],
+        "server_seed_hex": SERVER_SEED.hex(),
+        "server_public_key": base64.b64encode(bytes(key.verify_key)).decode(),
+        "server_key_fingerprint": key_fingerprint(base64.b64encode(bytes(key.verify_key)).decode()),
+        "key_manifest": key_manifest.sign(body, key),
+        "recipients_fingerprint": key_manifest.recipients_fingerprint(key_manifest.recipients(body)),
+        "other_context": {
+            "context": CONTEXT_DISPOSITIONS,
+            "document": sign_document(disposition_body, CONTEXT_DISPOSITIONS, key),
+            "canonical_body": canonical_json(disposition_body).decode(),
+        },
+        "reviewers": [
+            {"secret": r.secret, "recipient": r.recipient, "recipient_fingerprint": recipient_fingerprint(r.recipient),
+             "signing_public_key": r.signing_public_key}
+            for r in reviewers
+        ],
+        "export_context": CONTEXT_EXPORT_MANIFEST,
+    }
+
+
+def envelope_vectors(regenerate: bool) -> dict[str, Any]:
+    old = _load("envelope.json")
+    recipients = [ReviewerIdentity.from_secret(s).recipient for s in IDENTITIES]
+    tip = sample_tip()
+    if old is None or regenerate:
+        sealed_tip = payload.seal_tip(tip, recipients)
+        att = io.BytesIO()
+        seal_attachment(io.BytesIO(ATTACHMENT_CONTENT), att, recipients)
+        sealed_att = att.getvalue()
+        other = envelope.seal_bytes(padding.pad(b"not for you"), [ReviewerIdentity.from_secret(OTHER_IDENTITY).recipient])
+        files = [
+            {"name": "tip", "age_b64": base64.b64encode(sealed_tip).decode(), "expect": "success", "kind": "tip",
+             "plaintext": "payload.valid[0]"},
+            {"name": "attachment", "age_b64": base64.b64encode(sealed_att).decode(), "expect": "success",
+             "kind": "attachment", "content_b64": base64.b64encode(ATTACHMENT_CONTENT).decode()},
+            {"name": "truncated", "age_b64": base64.b64encode(sealed_tip[:-7]).decode(), "expect": "payload failure", "kind": "tip"},
+            {"name": "tampered", "age_b64": base64.b64encode(sealed_tip[:-20] + bytes([sealed_tip[-20] ^ 1]) + sealed_tip[-19:]).decode(),
+             "expect": "payload failure", "kind": "tip"},
+            {"name": "sealed_to_someone_else", "age_b64": base64.b64encode(other).decode(), "expect": "no match", "kind": "tip"},
+            {"name": "not_age", "age_b64": base64.b64encode(b"PK\x03\x04 not an age file\n").decode(), "expect": "header failure", "kind": "tip"},
+        ]
+    else:
+        files = old["files"]
+    return {
+        "schema": "tipbox-vectors/envelope/v1",
+        "rationale": "age files sealed by crypto/ that every implementation must open (or refuse) as 'expect' says, with the test identities below. Random by design: generated once and committed.",
+        "sources": SOURCES,
+        "identities": IDENTITIES,
+        "recipients": recipients,
+        "other_identity": OTHER_IDENTITY,
+        "files": files,
+    }
+
+
+def identity_vectors(regenerate: bool) -> dict[str, Any]:
+    old = _load("identity.json")
+    ident = ReviewerIdentity.from_secret(IDENTITIES[0])
+    if old is None or regenerate:
+        encrypted = base64.b64encode(encrypt_identity(ident, PASSPHRASE)).decode()
+    else:
+        encrypted = old["identity_file_b64"]
+    return {
+        "schema": "tipbox-vectors/identity/v1",
+        "rationale": "A passphrase-protected reviewer identity file (age scrypt) and what it must load as.",
+        "sources": SOURCES,
+        "passphrase": PASSPHRASE,
+        "identity_file_b64": encrypted,
+        "secret": ident.secret,
+        "recipient": ident.recipient,
+        "signing_public_key": ident.signing_public_key,
+    }
+
+
+def main(argv: list[str]) -> None:
+    regenerate = "--regenerate-age" in argv
+    _write("padding.json", padding_vectors())
+    _write("payload.json", payload_vectors())
+    _write("signing.json", signing_vectors())
+    _write("envelope.json", envelope_vectors(regenerate))
+    _write("identity.json", identity_vectors(regenerate))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
