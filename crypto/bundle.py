@@ -170,7 +170,7 @@ def verify_bundle(path: Path, trusted_keys: Collection[str] | None) -> VerifiedB
     try:
         with tarfile.open(path, mode="r:") as tar:
             tar.next()  # manifest, already verified
-            for member in tar:
+            while (member := tar.next()) is not None:
                 entry = expected.pop(member.name, None)
                 if entry is None or not member.isfile():
                     raise BundleInvalid("bundle holds a file its manifest does not list")

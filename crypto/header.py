@@ -28,6 +28,7 @@ MAX_HEADER_BYTES = 64 * 1024
 CHUNK = 64 * 1024
 TAG = 16
 NONCE = 16
+MAX_GREASE_STANZAS = 1
 
 
 @dataclass(frozen=True)
@@ -111,16 +112,21 @@ def check_x25519_recipients(header: Header, expected_count: int) -> None:
     """Require exactly ``expected_count`` well-formed X25519 stanzas and nothing else.
 
     age deliberately hides which recipient a stanza is for, so the server can
-    check the *number* of reviewers sealed to, not their identity.
+    check the *number* of reviewers sealed to, not their identity. rage adds
+    one random "grease" stanza (type ending in ``-grease``) to keep parsers
+    honest about unknown stanzas; those are allowed, anything else is not.
     """
-    for stanza in header.stanzas:
+    x25519 = [s for s in header.stanzas if not s.type.endswith("-grease")]
+    if len(header.stanzas) - len(x25519) > MAX_GREASE_STANZAS:
+        raise UnexpectedRecipients("too many grease stanzas")
+    for stanza in x25519:
         if stanza.type != "X25519":
             raise UnexpectedRecipients("only X25519 recipients are accepted")
         if len(stanza.args) != 1 or len(_b64decode_canonical(stanza.args[0].encode())) != 32:
             raise MalformedHeader("malformed X25519 stanza")
         if len(stanza.body) != 32:
             raise MalformedHeader("malformed X25519 stanza body")
-    if len(header.stanzas) != expected_count:
+    if len(x25519) != expected_count:
         raise UnexpectedRecipients("not sealed to every active reviewer")
 
 

@@ -1,0 +1,255 @@
+// tipbox browser sealer: the JS twin of crypto/padding.py, crypto/payload.py
+// and crypto/attachments.py (see crypto/FORMAT.md). Everything sealed here is a
+// plain age v1 file made by npm age-encryption, which is pure JS on @noble: it
+// must keep working with WebAssembly and the JIT disabled (Tor Browser "Safer"),
+// so nothing in this bundle may use WebAssembly (build.mjs --check enforces it).
+
+import { Decrypter, Encrypter } from "age-encryption";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
+export const PAYLOAD_VERSION = 1;
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+const MARKER = 0x80;
+const PIECE = 64 * 1024; // age's STREAM chunk: a natural unit for reads and padding
+
+export class TipboxError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "TipboxError";
+  }
+}
+
+// --- Padmé padding (crypto/padding.py) --------------------------------------
+
+function checkLength(n) {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError("length must be a non-negative safe integer");
+}
+
+// Bit length without 32-bit operators, so lengths above 4 GiB stay exact.
+const bitLength = (n) => (n === 0 ? 0 : n.toString(2).length);
+
+export function padme(n) {
+  checkLength(n);
+  if (n < 2) return n;
+  const exponent = bitLength(n) - 1;
+  const step = 2 ** (exponent - bitLength(exponent)); // a power of two: division stays exact
+  return Math.ceil(n / step) * step;
+}
+
+export const paddedLength = (n) => padme(n + 1);
+
+export function pad(content) {
+  const out = new Uint8Array(paddedLength(content.length)); // zero-filled
+  out.set(content);
+  out[content.length] = MARKER;
+  return out;
+}
+
+export function unpad(framed) {
+  let end = framed.length;
+  while (end > 0 && framed[end - 1] === 0) end--;
+  if (end === 0 || framed[end - 1] !== MARKER) throw new TipboxError("malformed padding: marker missing");
+  if (framed.length !== paddedLength(end - 1)) {
+    throw new TipboxError("malformed padding: not a Padmé bucket of the content");
+  }
+  return framed.slice(0, end - 1);
+}
+
+// --- Canonical JSON (crypto/signing.py canonical_json) ----------------------
+
+// With the u flag this matches only *unpaired* surrogates, which Python cannot
+// encode to UTF-8 (and JSON.stringify would escape instead): refuse them.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Byte-for-byte json.dumps(v, sort_keys=True, separators=(",",":"), ensure_ascii=False). */
+export function canonicalJSON(value) {
+  if (value === null || typeof value === "boolean") return String(value);
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) throw new TipboxError("only safe integers are allowed in canonical JSON");
+    return String(value); // -0 prints as 0, like Python's int 0
+  }
+  if (typeof value === "string") {
+    if (LONE_SURROGATE.test(value)) throw new TipboxError("string has an unpaired surrogate");
+    // JSON.stringify escapes exactly what Python does with ensure_ascii=False:
+    // " \ \b \f \n \r \t and other C0 controls as lowercase \u00xx; U+2028/9 raw.
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJSON).join(",")}]`;
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    const keys = Object.keys(value).sort(); // ASCII only, so UTF-16 order = code point order
+    for (const key of keys) {
+      if (!/^[\x00-\x7f]*$/.test(key)) throw new TipboxError("object keys must be ASCII");
+    }
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(value[k])}`).join(",")}}`;
+  }
+  throw new TipboxError(`${typeof value} is not allowed in canonical JSON`);
+}
+
+// --- Tip payload v1 (crypto/payload.py) -------------------------------------
+
+const isInt = (v) => Number.isSafeInteger(v);
+const isAnswer = (v) =>
+  v === null || ["boolean", "string"].includes(typeof v) || isInt(v) ||
+  (Array.isArray(v) && v.every((s) => typeof s === "string"));
+
+function checkAttachment(a) {
+  if (a === null || typeof a !== "object" || Array.isArray(a)) throw new TipboxError("attachment entry is not an object");
+  if (typeof a.id !== "string" || !/^[0-9a-f]{32}$/.test(a.id)) throw new TipboxError("attachment id must be 32 lowercase hex digits");
+  if (typeof a.name !== "string" || typeof a.type !== "string") throw new TipboxError("attachment name and type must be strings");
+  if (!isInt(a.size) || a.size < 0) throw new TipboxError("attachment size must be a non-negative integer");
+  if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256)) throw new TipboxError("attachment sha256 must be 64 lowercase hex digits");
+}
+
+/** Check a document against payload v1, as crypto.payload.validate does. */
+export function validatePayload(doc) {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new TipboxError("payload is not a JSON object");
+  if (doc.v !== PAYLOAD_VERSION) throw new TipboxError("unsupported payload version");
+  if (doc.type !== "tipbox-tip") throw new TipboxError("payload is not a tipbox tip");
+  if (!["id", "en"].includes(doc.lang)) throw new TipboxError("payload language must be 'id' or 'en'");
+  if (!["browser", "server"].includes(doc.sealed_by)) throw new TipboxError("payload sealed_by must be 'browser' or 'server'");
+  const { answers, attachments } = doc;
+  if (answers === null || typeof answers !== "object" || Array.isArray(answers) || !Object.values(answers).every(isAnswer)) {
+    throw new TipboxError("payload answers must map names to strings, integers, booleans, lists of strings or null");
+  }
+  if (!Array.isArray(attachments)) throw new TipboxError("payload attachments must be a list");
+  attachments.forEach(checkAttachment);
+  if (new Set(attachments.map((a) => a.id)).size !== attachments.length) throw new TipboxError("attachment ids must be unique");
+  return doc;
+}
+
+export function buildPayload({ answers, lang, sealedBy = "browser", attachments = [] }) {
+  return validatePayload({
+    v: PAYLOAD_VERSION,
+    type: "tipbox-tip",
+    lang,
+    sealed_by: sealedBy,
+    answers: { ...answers },
+    attachments: attachments.map((a) => ({ ...a })),
+  });
+}
+
+export function encodePayload(doc) {
+  const data = new TextEncoder().encode(canonicalJSON(validatePayload(doc)));
+  if (data.length > MAX_PAYLOAD_BYTES) throw new TipboxError("payload too large");
+  return data;
+}
+
+// --- Sealing and opening (age) ----------------------------------------------
+
+// tipbox seals to X25519 reviewers only (the server refuses other stanzas), so
+// refuse post-quantum, tag or plugin recipients here rather than at upload.
+function encrypterFor(recipients) {
+  if (!Array.isArray(recipients) || recipients.length === 0) throw new TipboxError("at least one recipient is required");
+  const encrypter = new Encrypter();
+  for (const r of recipients) {
+    if (typeof r !== "string" || !/^age1[02-9ac-hj-np-z]{58}$/.test(r)) throw new TipboxError("not an age X25519 recipient");
+    encrypter.addRecipient(r); // checks the Bech32 checksum
+  }
+  return encrypter;
+}
+
+export async function sealTip(doc, recipients) {
+  return encrypterFor(recipients).encrypt(pad(encodePayload(doc)));
+}
+
+const toBytes = (chunk) =>
+  chunk instanceof Uint8Array ? chunk
+    : ArrayBuffer.isView(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      : new Uint8Array(chunk);
+
+/**
+ * Stream-seal an attachment (a Blob/File or a ReadableStream of bytes).
+ *
+ * Returns at once: `ciphertext` is the age file as a stream (pull-driven, so
+ * only a few 64 KiB chunks are ever in memory), `digest` resolves to the
+ * content's {size, sha256} once the source is exhausted, for the tip manifest.
+ */
+export function sealAttachment(source, recipients, { onProgress } = {}) {
+  const encrypter = encrypterFor(recipients); // bad recipients throw before any read
+  const total = typeof source.size === "number" ? source.size : null;
+  const reader = (typeof source.stream === "function" ? source.stream() : source).getReader();
+  const hash = sha256.create();
+  let size = 0;
+  let zeros = -1; // padding bytes still to emit; -1 while content is flowing
+  let settle;
+  const digest = new Promise((resolve, reject) => (settle = { resolve, reject }));
+  digest.catch(() => {}); // the ciphertext stream reports the error; don't crash on unawaited digests
+  const fail = (err) => {
+    settle.reject(err); // no-op if the digest already settled
+    reader.cancel(err).catch(() => {});
+  };
+
+  const padded = new ReadableStream({
+    async pull(controller) {
+      try {
+        while (zeros < 0) {
+          const { done, value } = await reader.read();
+          if (done) {
+            zeros = paddedLength(size) - size - 1;
+            settle.resolve({ size, sha256: bytesToHex(hash.digest()) });
+            controller.enqueue(Uint8Array.of(MARKER));
+            return;
+          }
+          const bytes = toBytes(value);
+          if (bytes.length === 0) continue; // an empty enqueue would stall the pull loop
+          size += bytes.length;
+          hash.update(bytes);
+          controller.enqueue(bytes);
+          if (onProgress) onProgress(size, total);
+          return;
+        }
+        if (zeros === 0) return controller.close();
+        const n = Math.min(zeros, PIECE); // padding also flows one piece per pull
+        zeros -= n;
+        controller.enqueue(new Uint8Array(n));
+      } catch (err) {
+        fail(err);
+        throw err;
+      }
+    },
+    cancel(reason) {
+      fail(reason ?? new TipboxError("attachment sealing cancelled"));
+    },
+  }, { highWaterMark: 0 }); // read the file only when the consumer asks
+
+  // Encrypter.encrypt is async (key wrapping) but we hand back a stream now.
+  let sealed = null;
+  const ciphertext = new ReadableStream({
+    async pull(controller) {
+      try {
+        sealed ??= (await encrypter.encrypt(padded)).getReader();
+        const { done, value } = await sealed.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        fail(err);
+        throw err;
+      }
+    },
+    cancel(reason) {
+      fail(reason ?? new TipboxError("attachment sealing cancelled"));
+      return sealed?.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { ciphertext, digest };
+}
+
+/** In-memory variant for small inputs: same age file format as sealAttachment. */
+export async function sealAttachmentBytes(bytes, recipients) {
+  const sealed = await encrypterFor(recipients).encrypt(pad(bytes));
+  return { sealed, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
+}
+
+/** Decrypt a whole age file; resolves only if every chunk authenticated. */
+export async function openBytes(ageFile, identities) {
+  if (!Array.isArray(identities) || identities.length === 0) throw new TipboxError("at least one identity is required");
+  const decrypter = new Decrypter();
+  for (const identity of identities) decrypter.addIdentity(identity);
+  return decrypter.decrypt(ageFile);
+}
+
+/** 128 random bits as 32 lowercase hex digits (attachment and upload ids). */
+export function randomId() {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+}

@@ -1,0 +1,25 @@
+"""Helpers shared by tests: vectors, and service checks that skip (or fail in CI) clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "crypto" / "vectors"
+REQUIRE_SERVICES = os.environ.get("TIPBOX_TEST_REQUIRE_SERVICES") == "1"
+
+
+def load_vectors(name: str) -> dict[str, Any]:
+    return json.loads((VECTORS / f"{name}.json").read_text())
+
+
+def missing_service(reason: str) -> None:
+    """Skip with ``reason`` locally; fail in CI, where every service must be present."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required for CI: {reason}")
+    pytest.skip(reason)

@@ -1,0 +1,1 @@
+"""Operator surface: the ``tipbox`` command line (never reachable over HTTP)."""

@@ -1,0 +1,54 @@
+"""The application factory: wires each area's ``init_app`` onto one Flask app."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from . import db, i18n
+from .config import Config, load_config
+from .errors import init_app as init_errors
+from .intake import create_blueprint as intake_blueprint
+from .security import headers
+from .security.requests import InMemoryRequest
+from .static_assets import init_app as init_static
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app from ``config`` (tests) or from the environment (production)."""
+    config = config or load_config(os.environ)
+    app = Flask(__name__)
+    app.request_class = InMemoryRequest
+    app.extensions["tipbox.config"] = config
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        TESTING=config.testing,
+        MAX_CONTENT_LENGTH=config.limits.max_nojs_bytes,
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="tipbox",
+        BABEL_DEFAULT_LOCALE=config.default_locale,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; slow Tor uploads must not expire
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+    )
+    # Werkzeug's request log carries client addresses and URLs: never log it.
+    logging.getLogger("werkzeug").disabled = True
+    db.init_app(app, config.database_url)
+    i18n.init_app(app)
+    CSRFProtect(app)
+    headers.init_app(app, config.onion_location)
+    init_static(app)
+    init_errors(app)
+    app.register_blueprint(intake_blueprint())
+    from .admin.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def tipbox_config(app: Flask) -> Config:
+    return app.extensions["tipbox.config"]

@@ -1,0 +1,120 @@
+"""JSON + binary upload API for the in-browser sealer (ciphertext only).
+
+Flow: ``POST /api/v1/submissions`` opens an upload and returns a capability
+token; ``PUT .../chunks/<seq>`` sends ciphertext pieces (idempotent, so a
+flaky Tor circuit can retry); ``POST .../complete`` closes an attachment;
+``POST .../finalize`` sends the sealed tip and makes it visible in one
+transaction. Every call is CSRF-protected (``X-CSRFToken``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+
+from flask import Blueprint, jsonify, request
+
+from .. import db
+from ..keys import current_manifest
+from . import context
+from .service import IntakeError, complete_attachment, finalize, put_chunk, start_upload
+
+TOKEN_HEADER = "X-Upload-Token"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _token() -> str:
+    token = request.headers.get(TOKEN_HEADER, "")
+    if not token or len(token) > 128:
+        raise IntakeError("not_found", 404)
+    return token
+
+
+def _json_body(max_bytes: int) -> dict:
+    request.max_content_length = max_bytes
+    if request.mimetype != "application/json":
+        raise IntakeError("unsupported_media", 415)
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise IntakeError("bad_request") from None
+    if not isinstance(body, dict):
+        raise IntakeError("bad_request")
+    return body
+
+
+def keys():
+    manifest = current_manifest(db.session())
+    if manifest is None:
+        raise IntakeError("no_reviewers", 503)
+    return jsonify(manifest=json.loads(manifest.document), fingerprint=manifest.fingerprint)
+
+
+def open_upload():
+    limits = context.limits()
+    with db.transaction() as session:
+        upload = start_upload(session, limits)
+    return jsonify(
+        tip_id=upload.tip_id,
+        token=upload.token,
+        key_fingerprint=upload.key_fingerprint,
+        chunk_bytes=limits.upload_chunk_bytes,
+        max_attachment_bytes=limits.max_attachment_bytes,
+        max_submission_bytes=limits.max_submission_bytes,
+        max_attachments=limits.max_attachments,
+    ), 201
+
+
+def upload_chunk(tip_id: str, attachment_id: str, seq: int):
+    limits = context.limits()
+    request.max_content_length = limits.upload_chunk_bytes
+    if request.mimetype != "application/octet-stream":
+        raise IntakeError("unsupported_media", 415)
+    data = request.get_data(cache=False)
+    with db.transaction() as session:
+        put_chunk(session, limits, tip_id, _token(), attachment_id, seq, data)
+    return jsonify(ok=True)
+
+
+def complete(tip_id: str, attachment_id: str):
+    body = _json_body(4096)
+    size, sha256 = body.get("size"), body.get("sha256")
+    if not isinstance(size, int) or isinstance(size, bool) or not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise IntakeError("bad_request")
+    with db.transaction() as session:
+        complete_attachment(session, context.limits(), tip_id, _token(), attachment_id, size, sha256)
+    return jsonify(ok=True)
+
+
+def finish(tip_id: str):
+    body = _json_body(2 * 1024 * 1024)
+    sealed_b64, attachments, fingerprint = body.get("payload"), body.get("attachments"), body.get("key_fingerprint")
+    if not isinstance(sealed_b64, str) or not isinstance(attachments, list) or not isinstance(fingerprint, str):
+        raise IntakeError("bad_request")
+    if not all(isinstance(a, str) for a in attachments):
+        raise IntakeError("bad_request")
+    try:
+        sealed = base64.b64decode(sealed_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise IntakeError("bad_request") from None
+    with db.transaction() as session:
+        receipt = finalize(
+            session, context.limits(), context.secret(), tip_id, _token(), sealed, attachments, fingerprint
+        )
+    return jsonify(receipt=receipt.code)
+
+
+def register(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule("/api/v1/keys", "keys", keys, methods=["GET"])
+    blueprint.add_url_rule("/api/v1/submissions", "open_upload", open_upload, methods=["POST"])
+    blueprint.add_url_rule(
+        "/api/v1/submissions/<tip_id>/attachments/<attachment_id>/chunks/<int:seq>",
+        "upload_chunk", upload_chunk, methods=["PUT"],
+    )
+    blueprint.add_url_rule(
+        "/api/v1/submissions/<tip_id>/attachments/<attachment_id>/complete",
+        "complete", complete, methods=["POST"],
+    )
+    blueprint.add_url_rule("/api/v1/submissions/<tip_id>/finalize", "finalize", finish, methods=["POST"])

@@ -1,0 +1,134 @@
+"""Database models: ciphertext, hashes and coarse metadata only.
+
+Nothing here can hold plaintext of a tip: the payload and attachments are age
+files, the receipt is an Argon2id hash, times are rounded to the hour and
+there is no column for an IP address, user agent or cookie. Public ids are
+random 128-bit hex strings, never sequential. Reviewers belong to a channel
+from the start so several teams can share a server later (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TIP_UPLOADING = "uploading"
+TIP_READY = "ready"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Channel(Base):
+    """A team that receives tips; one "default" channel for now."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewers: Mapped[list[Reviewer]] = relationship(back_populates="channel")
+
+
+class Reviewer(Base):
+    __tablename__ = "reviewers"
+    __table_args__ = (UniqueConstraint("channel_id", "recipient"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(128))
+    signing_key: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    channel: Mapped[Channel] = relationship(back_populates="reviewers")
+
+
+class KeyManifest(Base):
+    """Every signed key manifest ever issued; the newest per channel is current."""
+
+    __tablename__ = "key_manifests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recipient_count: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class Tip(Base):
+    __tablename__ = "tips"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sealed_by: Mapped[str] = mapped_column(String(8))
+    # Rounded to the hour: enough for retention, too coarse to match a source's visit.
+    received_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # When an unfinished upload may be cleaned up (rounded up to the hour).
+    upload_expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    upload_token_hash: Mapped[str | None] = mapped_column(String(64))
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload_size: Mapped[int | None] = mapped_column(Integer)
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Argon2id of the receipt code with a server-wide salt: a lookup key, not the code.
+    receipt_lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="tip", cascade="all, delete-orphan", order_by="Attachment.position"
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    complete: Mapped[bool] = mapped_column(default=False)
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+    tip: Mapped[Tip] = relationship(back_populates="attachments")
+    chunks: Mapped[list[AttachmentChunk]] = relationship(
+        cascade="all, delete-orphan", order_by="AttachmentChunk.seq", lazy="raise"
+    )
+
+
+class AttachmentChunk(Base):
+    """Ciphertext of an attachment in order, so nothing buffers a whole file."""
+
+    __tablename__ = "attachment_chunks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tip_id", "attachment_id"], ["attachments.tip_id", "attachments.id"], ondelete="CASCADE"
+        ),
+    )
+
+    tip_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attachment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,1 @@
+"""Browser policy for every response (headers) and request hardening."""
