@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import envelope
-import pyrage
-
 from .errors import CiphertextCorrupted, TooLarge
 from .padding import StreamUnpadder, pad_stream
 
@@ -74,12 +72,7 @@ def seal_attachment(
     digest = hashlib.sha256()
     counter = [0]
     reader = io.BufferedReader(_IterReader(pad_stream(_pieces(src, digest, counter, limit))), _PIECE)
-    try:
-        envelope.seal(reader, dst, recipients)
-    except pyrage.EncryptError:
-        if limit is not None and counter[0] > limit:
-            raise TooLarge() from None  # pyrage wraps errors raised by our reader
-        raise
+    envelope.seal(reader, dst, recipients)  # TooLarge from the reader propagates as is
     return ContentDigest(counter[0], digest.hexdigest())
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyrage
 
@@ -60,9 +60,57 @@ def _identities(identities: Sequence[str | Identity]) -> list[Identity]:
     return parsed
 
 
+class _Watched:
+    """Proxy a caller's file object and remember any exception it raised.
+
+    pyrage turns every error inside encrypt_io/decrypt_io into its own
+    exception (or a bare OSError), so a full disk would look like tampering.
+    Re-raising what the caller's own file raised keeps the two apart.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.error: BaseException | None = None
+
+    def _call(self, name: str, *args: Any) -> Any:
+        try:
+            return getattr(self._inner, name)(*args)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def read(self, *args: Any) -> Any:
+        return self._call("read", *args)
+
+    def readinto(self, buffer: Any) -> Any:
+        return self._call("readinto", buffer)
+
+    def write(self, data: Any) -> Any:
+        return self._call("write", data)
+
+    def flush(self) -> Any:
+        return self._call("flush") if hasattr(self._inner, "flush") else None
+
+
+def _reraise_caller_error(*files: _Watched) -> None:
+    for file in files:
+        if file.error is not None:
+            raise file.error
+
+
 def seal(src: BinaryIO, dst: BinaryIO, recipients: Sequence[str | Recipient]) -> None:
-    """Stream ``src`` into an age file on ``dst`` sealed to every recipient."""
-    pyrage.encrypt_io(src, dst, _recipients(recipients))
+    """Stream ``src`` into an age file on ``dst`` sealed to every recipient.
+
+    Errors raised by ``src`` or ``dst`` themselves (a full disk, a size limit)
+    propagate unchanged.
+    """
+    parsed = _recipients(recipients)
+    source, sink = _Watched(src), _Watched(dst)
+    try:
+        pyrage.encrypt_io(source, sink, parsed)
+    except (pyrage.EncryptError, OSError):
+        _reraise_caller_error(source, sink)
+        raise
 
 
 def seal_bytes(data: bytes, recipients: Sequence[str | Recipient]) -> bytes:
@@ -74,7 +122,7 @@ def seal_bytes(data: bytes, recipients: Sequence[str | Recipient]) -> bytes:
 class _Replay(io.RawIOBase):
     """Re-prepend the header bytes we already consumed while validating."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: Any) -> None:
         self._head = memoryview(head)
         self._rest = rest
 
@@ -92,7 +140,7 @@ class _Replay(io.RawIOBase):
         return len(data)
 
 
-def _validated(src: BinaryIO) -> BinaryIO:
+def _validated(src: Any) -> BinaryIO:
     """Parse the header strictly, then return a stream positioned at the start."""
     recorder = _Recorder(src)
     parse_header(recorder)  # type: ignore[arg-type]
@@ -102,14 +150,22 @@ def _validated(src: BinaryIO) -> BinaryIO:
 class _Recorder:
     """Minimal reader that remembers what the header parser consumed."""
 
-    def __init__(self, src: BinaryIO) -> None:
+    def __init__(self, src: Any) -> None:
         self._src = src
         self.seen = bytearray()
 
     def readline(self, limit: int = -1) -> bytes:
-        line = self._src.readline(limit)
+        # Byte by byte through read(): works for any readable, buffered or not.
+        line = bytearray()
+        while limit < 0 or len(line) < limit:
+            byte = self._src.read(1)
+            if not byte:
+                break
+            line += byte
+            if byte == b"\n":
+                break
         self.seen += line
-        return line
+        return bytes(line)
 
 
 def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[str | Identity]) -> None:
@@ -121,14 +177,18 @@ def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[str | Identit
     commits only on success.
     """
     ids = _identities(identities)
-    stream = _validated(src)
+    source = _Watched(src)
+    stream = _validated(source)  # type: ignore[arg-type]
+    sink = _Watched(dst)
     try:
-        pyrage.decrypt_io(stream, dst, ids)
+        pyrage.decrypt_io(stream, sink, ids)
     except pyrage.DecryptError as exc:
+        _reraise_caller_error(source, sink)
         if "No matching keys" in str(exc):
             raise NoMatchingIdentity() from None
         raise CiphertextCorrupted("the age header failed authentication") from None
     except OSError:
+        _reraise_caller_error(source, sink)
         # rage reports STREAM failures (tampered or truncated chunks) as I/O errors.
         raise CiphertextCorrupted() from None
 

@@ -6,7 +6,7 @@ tipbox seals: only X25519 stanzas, one per active reviewer, canonical base64,
 and a payload whose length is consistent with age's STREAM chunking and with a
 Padmé-padded plaintext. pyrage (rage 0.11) is lenient about two malformed
 headers (``stanza_missing_body``, ``stanza_missing_final_line`` in the CCTV
-vectors); :func:`crypto.envelope.open_to` runs this parser first so crypto/
+vectors); :func:`crypto.envelope.open_stream` runs this parser first so crypto/
 rejects them too.
 """
 

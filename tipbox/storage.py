@@ -42,15 +42,21 @@ def chunk_stats(db: Session, tip_id: str, attachment_id: str) -> tuple[int, int,
 
 
 def iter_chunks(db: Session, tip_id: str, attachment_id: str) -> Iterator[bytes]:
-    """Stream an attachment's ciphertext in order, a few rows in memory at a time."""
-    result = db.execute(
-        select(AttachmentChunk.data)
+    """Stream an attachment's ciphertext in order, one row in memory at a time.
+
+    One query per row rather than a server-side cursor: a consumer may stop
+    early (header checks read only the start), and an abandoned cursor would
+    outlive the request on PostgreSQL.
+    """
+    seqs = db.scalars(
+        select(AttachmentChunk.seq)
         .where(AttachmentChunk.tip_id == tip_id, AttachmentChunk.attachment_id == attachment_id)
         .order_by(AttachmentChunk.seq)
-        .execution_options(yield_per=4)
-    )
-    for (data,) in result:
-        yield data
+    ).all()
+    for seq in seqs:
+        data = get_chunk(db, tip_id, attachment_id, seq)
+        if data is not None:
+            yield data
 
 
 def digest(db: Session, tip_id: str, attachment_id: str) -> tuple[int, str]:

@@ -94,3 +94,21 @@ def test_malformed_recipients_and_identities(bad: str) -> None:
 def test_sealing_needs_a_recipient() -> None:
     with pytest.raises(errors.MalformedIdentity):
         envelope.seal_bytes(b"x", [])
+
+
+class _FullDisk(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_is_not_reported_as_tampering() -> None:
+    sealed = payload.seal_tip(P["valid"][0]["document"], E["recipients"])
+    with pytest.raises(OSError) as info:
+        envelope.open_stream(io.BytesIO(sealed), _FullDisk(), [E["identities"][0]])
+    assert not isinstance(info.value, errors.TipboxCryptoError) and info.value.errno == 28
+    with pytest.raises(OSError) as info:
+        envelope.seal(io.BytesIO(b"x" * 100_000), _FullDisk(), E["recipients"])
+    assert info.value.errno == 28

@@ -15,6 +15,7 @@ import json
 import re
 
 from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import db
 from ..keys import current_manifest
@@ -32,12 +33,22 @@ def _token() -> str:
     return token
 
 
+def _body(max_bytes: int) -> bytes:
+    """The raw body, refused with 413 (before reading, when the length is declared)
+    if it is larger than ``max_bytes``."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise RequestEntityTooLarge()
+    data = request.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise RequestEntityTooLarge()
+    return data
+
+
 def _json_body(max_bytes: int) -> dict:
-    request.max_content_length = max_bytes
     if request.mimetype != "application/json":
         raise IntakeError("unsupported_media", 415)
     try:
-        body = json.loads(request.get_data(cache=False))
+        body = json.loads(_body(max_bytes))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise IntakeError("bad_request") from None
     if not isinstance(body, dict):
@@ -69,10 +80,9 @@ def open_upload():
 
 def upload_chunk(tip_id: str, attachment_id: str, seq: int):
     limits = context.limits()
-    request.max_content_length = limits.upload_chunk_bytes
     if request.mimetype != "application/octet-stream":
         raise IntakeError("unsupported_media", 415)
-    data = request.get_data(cache=False)
+    data = _body(limits.upload_chunk_bytes)
     with db.transaction() as session:
         put_chunk(session, limits, tip_id, _token(), attachment_id, seq, data)
     return jsonify(ok=True)

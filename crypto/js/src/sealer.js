@@ -58,6 +58,12 @@ export function unpad(framed) {
 
 // --- Canonical JSON (crypto/signing.py canonical_json) ----------------------
 
+// Plain objects from any realm (or Object.create(null)); not Dates, Maps, class instances.
+const isPlainObject = (v) => {
+  const proto = v !== null && typeof v === "object" && !Array.isArray(v) ? Object.getPrototypeOf(v) : undefined;
+  return proto === null || (proto !== undefined && Object.getPrototypeOf(proto) === null);
+};
+
 // With the u flag this matches only *unpaired* surrogates, which Python cannot
 // encode to UTF-8 (and JSON.stringify would escape instead): refuse them.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -76,7 +82,7 @@ export function canonicalJSON(value) {
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJSON).join(",")}]`;
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+  if (isPlainObject(value)) {
     const keys = Object.keys(value).sort(); // ASCII only, so UTF-16 order = code point order
     for (const key of keys) {
       if (!/^[\x00-\x7f]*$/.test(key)) throw new TipboxError("object keys must be ASCII");
@@ -149,8 +155,28 @@ function encrypterFor(recipients) {
   return encrypter;
 }
 
+// Whole-buffer helpers go through age's stream API and collect by hand: its
+// Uint8Array API needs the Fetch API's Response, which this bundle avoids.
+const streamOf = (bytes) => new ReadableStream({ start(c) { c.enqueue(bytes); c.close(); } });
+
+async function collect(stream) {
+  const parts = [];
+  let length = 0;
+  for (const reader = stream.getReader(); ;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    length += value.length;
+  }
+  const out = new Uint8Array(length);
+  parts.reduce((offset, part) => (out.set(part, offset), offset + part.length), 0);
+  return out;
+}
+
+const seal = async (bytes, recipients) => collect(await encrypterFor(recipients).encrypt(streamOf(bytes)));
+
 export async function sealTip(doc, recipients) {
-  return encrypterFor(recipients).encrypt(pad(encodePayload(doc)));
+  return seal(pad(encodePayload(doc)), recipients);
 }
 
 const toBytes = (chunk) =>
@@ -237,7 +263,7 @@ export function sealAttachment(source, recipients, { onProgress } = {}) {
 
 /** In-memory variant for small inputs: same age file format as sealAttachment. */
 export async function sealAttachmentBytes(bytes, recipients) {
-  const sealed = await encrypterFor(recipients).encrypt(pad(bytes));
+  const sealed = await seal(pad(bytes), recipients);
   return { sealed, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
 }
 
@@ -246,7 +272,7 @@ export async function openBytes(ageFile, identities) {
   if (!Array.isArray(identities) || identities.length === 0) throw new TipboxError("at least one identity is required");
   const decrypter = new Decrypter();
   for (const identity of identities) decrypter.addIdentity(identity);
-  return decrypter.decrypt(ageFile);
+  return collect(await decrypter.decrypt(streamOf(ageFile)));
 }
 
 /** 128 random bits as 32 lowercase hex digits (attachment and upload ids). */
