@@ -36,6 +36,7 @@ check-sealer: $(NODE_STAMP)
 	node crypto/js/build.mjs --check
 
 run: setup
+	$(BIN)/tipbox init
 	$(BIN)/tipbox demo-setup
 	$(BIN)/gunicorn --config tipbox/gunicorn_conf.py --bind $(HOST):$(PORT) wsgi:app
 

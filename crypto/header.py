@@ -81,13 +81,13 @@ def parse_header(stream: BinaryIO, max_bytes: int = MAX_HEADER_BYTES) -> Header:
     while True:
         line = _read_line(stream, budget)
         if line.startswith(MAC_PREFIX):
-            mac = line[len(MAC_PREFIX):]
+            mac = line[len(MAC_PREFIX) :]
             if len(_b64decode_canonical(mac)) != 32:
                 raise MalformedHeader("header MAC has the wrong length")
             break
         if not line.startswith(STANZA_PREFIX):
             raise MalformedHeader("unexpected line in header")
-        tokens = line[len(STANZA_PREFIX):].split(b" ")
+        tokens = line[len(STANZA_PREFIX) :].split(b" ")
         if not all(_is_arg(t) for t in tokens):
             raise MalformedHeader("invalid stanza arguments")
         body = bytearray()
@@ -100,9 +100,7 @@ def parse_header(stream: BinaryIO, max_bytes: int = MAX_HEADER_BYTES) -> Header:
             body += _b64decode_canonical(body_line)
             if len(body_line) < COLUMNS:
                 break
-        stanzas.append(
-            Stanza(tokens[0].decode(), tuple(t.decode() for t in tokens[1:]), bytes(body))
-        )
+        stanzas.append(Stanza(tokens[0].decode(), tuple(t.decode() for t in tokens[1:]), bytes(body)))
     if not stanzas:
         raise MalformedHeader("header has no recipient stanza")
     return Header(tuple(stanzas), max_bytes - budget[0])

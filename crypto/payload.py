@@ -67,10 +67,10 @@ def validate(document: Any) -> dict[str, Any]:
     if document.get("sealed_by") not in SEALED_BY:
         raise MalformedPayload("payload sealed_by must be 'browser' or 'server'")
     answers = document.get("answers")
-    if not isinstance(answers, Mapping) or not all(
-        isinstance(k, str) and _check_answer(v) for k, v in answers.items()
-    ):
-        raise MalformedPayload("payload answers must map names to strings, integers, booleans, lists of strings or null")
+    if not isinstance(answers, Mapping) or not all(isinstance(k, str) and _check_answer(v) for k, v in answers.items()):
+        raise MalformedPayload(
+            "payload answers must map names to strings, integers, booleans, lists of strings or null"
+        )
     attachments = document.get("attachments")
     if not isinstance(attachments, list):
         raise MalformedPayload("payload attachments must be a list")

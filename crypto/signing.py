@@ -75,9 +75,7 @@ def _message(context: str, body: Mapping[str, Any]) -> bytes:
     return context.encode() + b"\n" + canonical_json(body)
 
 
-def sign_document(
-    body: Mapping[str, Any], context: str, key: nacl.signing.SigningKey
-) -> dict[str, Any]:
+def sign_document(body: Mapping[str, Any], context: str, key: nacl.signing.SigningKey) -> dict[str, Any]:
     signature = key.sign(_message(context, body)).signature
     return {
         "body": dict(body),
@@ -85,9 +83,7 @@ def sign_document(
     }
 
 
-def verify_document(
-    document: Any, context: str, trusted_keys: Collection[str] | None = None
-) -> dict[str, Any]:
+def verify_document(document: Any, context: str, trusted_keys: Collection[str] | None = None) -> dict[str, Any]:
     """Verify ``document`` and return its body.
 
     ``trusted_keys`` (base64 Ed25519 public keys) restricts who may have

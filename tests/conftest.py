@@ -8,7 +8,6 @@ state: tables are dropped and re-created through Alembic.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -31,7 +31,9 @@ MESSAGES = {
     "chunk_conflict": _l("A piece of the upload was sent twice with different content. Please start again."),
     "incomplete_upload": _l("Some parts of the upload did not arrive. Please try again."),
     "already_finalized": _l("This report was already sent."),
-    "keys_changed": _l("The reviewers' keys changed while you were writing. Please reload the page and send again; copy your text first."),
+    "keys_changed": _l(
+        "The reviewers' keys changed while you were writing. Please reload the page and send again; copy your text first."
+    ),
     "no_reviewers": _l("The tip line is not accepting reports right now: no reviewer keys are set up."),
     "unsupported_media": _l("This kind of request is not accepted here."),
     "server_error": _l("Something went wrong on our side. Nothing you sent was stored. Please try again later."),

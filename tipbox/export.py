@@ -54,7 +54,10 @@ class ExportResult:
 
 
 def export_bundle(
-    db: Session, out: BinaryIO, key: nacl.signing.SigningKey, since: datetime | None = None,
+    db: Session,
+    out: BinaryIO,
+    key: nacl.signing.SigningKey,
+    since: datetime | None = None,
     only_new: bool = False,
 ) -> ExportResult:
     query = select(Tip).where(Tip.state == TIP_READY).options(selectinload(Tip.attachments))
@@ -67,21 +70,48 @@ def export_bundle(
     for tip in tips:
         assert tip.payload is not None and tip.payload_sha256 is not None and tip.received_at is not None
         payload_entry = {"path": bundle.payload_path(tip.id), "size": tip.payload_size, "sha256": tip.payload_sha256}
-        files.append(BundleFile(payload_entry["path"], tip.payload_size or 0, tip.payload_sha256,
-                                lambda data=tip.payload: io.BytesIO(data)))
+        files.append(
+            BundleFile(
+                payload_entry["path"],
+                tip.payload_size or 0,
+                tip.payload_sha256,
+                lambda data=tip.payload: io.BytesIO(data),
+            )
+        )
         attachment_entries = []
         for attachment in tip.attachments:
-            entry = {"id": attachment.id, "path": bundle.attachment_path(tip.id, attachment.id),
-                     "size": attachment.size, "sha256": attachment.sha256}
+            entry = {
+                "id": attachment.id,
+                "path": bundle.attachment_path(tip.id, attachment.id),
+                "size": attachment.size,
+                "sha256": attachment.sha256,
+            }
             attachment_entries.append(entry)
-            files.append(BundleFile(entry["path"], attachment.size or 0, attachment.sha256 or "",
-                                    lambda t=tip.id, a=attachment.id: io.BufferedReader(
-                                        _ChunkStream(storage.iter_chunks(db, t, a)))))
-        entries.append({"id": tip.id, "received": tip.received_at.strftime(ISO), "sealed_by": tip.sealed_by,
-                        "key_fingerprint": tip.key_fingerprint, "payload": payload_entry,
-                        "attachments": attachment_entries})
-    body = {"type": bundle.DOCUMENT_TYPE, "v": bundle.VERSION, "created": utcnow().strftime(ISO),
-            "since": since.strftime(ISO) if since else None, "tips": entries}
+            files.append(
+                BundleFile(
+                    entry["path"],
+                    attachment.size or 0,
+                    attachment.sha256 or "",
+                    lambda t=tip.id, a=attachment.id: io.BufferedReader(_ChunkStream(storage.iter_chunks(db, t, a))),
+                )
+            )
+        entries.append(
+            {
+                "id": tip.id,
+                "received": tip.received_at.strftime(ISO),
+                "sealed_by": tip.sealed_by,
+                "key_fingerprint": tip.key_fingerprint,
+                "payload": payload_entry,
+                "attachments": attachment_entries,
+            }
+        )
+    body = {
+        "type": bundle.DOCUMENT_TYPE,
+        "v": bundle.VERSION,
+        "created": utcnow().strftime(ISO),
+        "since": since.strftime(ISO) if since else None,
+        "tips": entries,
+    }
     bundle.write_bundle(out, body, files, key)
     now = utcnow().replace(microsecond=0)
     for tip in tips:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from crypto import key_manifest
 from crypto.envelope import parse_recipient
-from crypto.signing import public_key_b64
 
 from .models import Channel, KeyManifest, Reviewer
 
@@ -149,9 +148,7 @@ def add_reviewer(
 def remove_reviewer(
     db: Session, key: nacl.signing.SigningKey, recipient_or_label: str, channel_id: str = DEFAULT_CHANNEL
 ) -> Reviewer:
-    matches = [
-        r for r in active_reviewers(db, channel_id) if recipient_or_label in (r.recipient, r.label, r.id)
-    ]
+    matches = [r for r in active_reviewers(db, channel_id) if recipient_or_label in (r.recipient, r.label, r.id)]
     if len(matches) != 1:
         raise ReviewerError("no single active reviewer matches")
     if len(active_reviewers(db, channel_id)) == 1:

@@ -123,9 +123,7 @@ class AttachmentChunk(Base):
 
     __tablename__ = "attachment_chunks"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tip_id", "attachment_id"], ["attachments.tip_id", "attachments.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tip_id", "attachment_id"], ["attachments.tip_id", "attachments.id"], ondelete="CASCADE"),
     )
 
     tip_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -34,9 +34,11 @@ def get_chunk(db: Session, tip_id: str, attachment_id: str, seq: int) -> bytes |
 def chunk_stats(db: Session, tip_id: str, attachment_id: str) -> tuple[int, int, int]:
     """(count, max seq, total bytes) of an attachment's chunks."""
     count, top, total = db.execute(
-        select(func.count(), func.coalesce(func.max(AttachmentChunk.seq), -1),
-               func.coalesce(func.sum(func.length(AttachmentChunk.data)), 0))
-        .where(AttachmentChunk.tip_id == tip_id, AttachmentChunk.attachment_id == attachment_id)
+        select(
+            func.count(),
+            func.coalesce(func.max(AttachmentChunk.seq), -1),
+            func.coalesce(func.sum(func.length(AttachmentChunk.data)), 0),
+        ).where(AttachmentChunk.tip_id == tip_id, AttachmentChunk.attachment_id == attachment_id)
     ).one()
     return int(count), int(top), int(total)
 

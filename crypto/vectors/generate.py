@@ -56,8 +56,33 @@ def _load(name: str) -> dict[str, Any] | None:
 
 
 def padding_vectors() -> dict[str, Any]:
-    lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 100, 255, 256, 1000, 4095, 4096, 65535,
-               65536, 100_000, 1_000_000, 1 << 20, 10_000_000, 256 << 20]
+    lengths = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        7,
+        8,
+        9,
+        15,
+        16,
+        17,
+        100,
+        255,
+        256,
+        1000,
+        4095,
+        4096,
+        65535,
+        65536,
+        100_000,
+        1_000_000,
+        1 << 20,
+        10_000_000,
+        256 << 20,
+    ]
     frames = []
     for content in [b"", b"a", b"\x80", b"\x00", b"tip\x80\x00", bytes(range(40))]:
         frames.append({"content_hex": content.hex(), "framed_hex": padding.pad(content).hex()})
@@ -83,7 +108,7 @@ def sample_tip() -> dict[str, Any]:
     return payload.build(
         {
             "category": "ANAK-DARING",
-            "description": "Seorang perekrut menghubungi anak-anak lewat media sosial.\nü ñ 中文 \u2028 \"kutip\" \\ \t end",
+            "description": 'Seorang perekrut menghubungi anak-anak lewat media sosial.\nü ñ 中文 \u2028 "kutip" \\ \t end',
             "province": "18",
             "regency": "18.09",
             "place": "dekat pasar",
@@ -117,12 +142,24 @@ def payload_vectors() -> dict[str, Any]:
     invalid = [
         {"json": '{"v":2,"type":"tipbox-tip"}', "expect": "UnknownPayloadVersion"},
         {"json": '{"type":"tipbox-tip"}', "expect": "MalformedPayload"},
-        {"json": '[1,2]', "expect": "MalformedPayload"},
-        {"json": '{"v":1,"type":"tipbox-tip","lang":"fr","sealed_by":"browser","answers":{},"attachments":[]}', "expect": "MalformedPayload"},
-        {"json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"cloud","answers":{},"attachments":[]}', "expect": "MalformedPayload"},
-        {"json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"server","answers":{"a":{"b":1}},"attachments":[]}', "expect": "MalformedPayload"},
-        {"json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"server","answers":{},"attachments":[{"id":"zz"}]}', "expect": "MalformedPayload"},
-        {"json": 'not json', "expect": "MalformedPayload"},
+        {"json": "[1,2]", "expect": "MalformedPayload"},
+        {
+            "json": '{"v":1,"type":"tipbox-tip","lang":"fr","sealed_by":"browser","answers":{},"attachments":[]}',
+            "expect": "MalformedPayload",
+        },
+        {
+            "json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"cloud","answers":{},"attachments":[]}',
+            "expect": "MalformedPayload",
+        },
+        {
+            "json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"server","answers":{"a":{"b":1}},"attachments":[]}',
+            "expect": "MalformedPayload",
+        },
+        {
+            "json": '{"v":1,"type":"tipbox-tip","lang":"id","sealed_by":"server","answers":{},"attachments":[{"id":"zz"}]}',
+            "expect": "MalformedPayload",
+        },
+        {"json": "not json", "expect": "MalformedPayload"},
     ]
     return {
         "schema": "tipbox-vectors/payload/v1",
@@ -130,8 +167,11 @@ def payload_vectors() -> dict[str, Any]:
         "sources": SOURCES,
         "valid": [
             {"document": tip, "canonical": encoded.decode(), "padded_length": padding.padded_length(len(encoded))},
-            {"document": minimal, "canonical": payload.encode(minimal).decode(),
-             "padded_length": padding.padded_length(len(payload.encode(minimal)))},
+            {
+                "document": minimal,
+                "canonical": payload.encode(minimal).decode(),
+                "padded_length": padding.padded_length(len(payload.encode(minimal))),
+            },
         ],
         "invalid": invalid,
     }
@@ -143,8 +183,10 @@ def signing_vectors() -> dict[str, Any]:
     body = key_manifest.build_body(
         "default",
         "2026-11-23T12:00:00Z",
-        [{"label": f"reviewer-{n + 1}", "recipient": r.recipient, "signing_key": r.signing_public_key}
-         for n, r in enumerate(reviewers)],
+        [
+            {"label": f"reviewer-{n + 1}", "recipient": r.recipient, "signing_key": r.signing_public_key}
+            for n, r in enumerate(reviewers)
+        ],
     )
     disposition_body = {"type": "example", "v": 1, "text": "ü"}
     return {
@@ -162,8 +204,12 @@ def signing_vectors() -> dict[str, Any]:
             "canonical_body": canonical_json(disposition_body).decode(),
         },
         "reviewers": [
-            {"secret": r.secret, "recipient": r.recipient, "recipient_fingerprint": recipient_fingerprint(r.recipient),
-             "signing_public_key": r.signing_public_key}
+            {
+                "secret": r.secret,
+                "recipient": r.recipient,
+                "recipient_fingerprint": recipient_fingerprint(r.recipient),
+                "signing_public_key": r.signing_public_key,
+            }
             for r in reviewers
         ],
         "export_context": CONTEXT_EXPORT_MANIFEST,
@@ -179,17 +225,50 @@ def envelope_vectors(regenerate: bool) -> dict[str, Any]:
         att = io.BytesIO()
         seal_attachment(io.BytesIO(ATTACHMENT_CONTENT), att, recipients)
         sealed_att = att.getvalue()
-        other = envelope.seal_bytes(padding.pad(b"not for you"), [ReviewerIdentity.from_secret(OTHER_IDENTITY).recipient])
+        other = envelope.seal_bytes(
+            padding.pad(b"not for you"), [ReviewerIdentity.from_secret(OTHER_IDENTITY).recipient]
+        )
         files = [
-            {"name": "tip", "age_b64": base64.b64encode(sealed_tip).decode(), "expect": "success", "kind": "tip",
-             "plaintext": "payload.valid[0]"},
-            {"name": "attachment", "age_b64": base64.b64encode(sealed_att).decode(), "expect": "success",
-             "kind": "attachment", "content_b64": base64.b64encode(ATTACHMENT_CONTENT).decode()},
-            {"name": "truncated", "age_b64": base64.b64encode(sealed_tip[:-7]).decode(), "expect": "payload failure", "kind": "tip"},
-            {"name": "tampered", "age_b64": base64.b64encode(sealed_tip[:-20] + bytes([sealed_tip[-20] ^ 1]) + sealed_tip[-19:]).decode(),
-             "expect": "payload failure", "kind": "tip"},
-            {"name": "sealed_to_someone_else", "age_b64": base64.b64encode(other).decode(), "expect": "no match", "kind": "tip"},
-            {"name": "not_age", "age_b64": base64.b64encode(b"PK\x03\x04 not an age file\n").decode(), "expect": "header failure", "kind": "tip"},
+            {
+                "name": "tip",
+                "age_b64": base64.b64encode(sealed_tip).decode(),
+                "expect": "success",
+                "kind": "tip",
+                "plaintext": "payload.valid[0]",
+            },
+            {
+                "name": "attachment",
+                "age_b64": base64.b64encode(sealed_att).decode(),
+                "expect": "success",
+                "kind": "attachment",
+                "content_b64": base64.b64encode(ATTACHMENT_CONTENT).decode(),
+            },
+            {
+                "name": "truncated",
+                "age_b64": base64.b64encode(sealed_tip[:-7]).decode(),
+                "expect": "payload failure",
+                "kind": "tip",
+            },
+            {
+                "name": "tampered",
+                "age_b64": base64.b64encode(
+                    sealed_tip[:-20] + bytes([sealed_tip[-20] ^ 1]) + sealed_tip[-19:]
+                ).decode(),
+                "expect": "payload failure",
+                "kind": "tip",
+            },
+            {
+                "name": "sealed_to_someone_else",
+                "age_b64": base64.b64encode(other).decode(),
+                "expect": "no match",
+                "kind": "tip",
+            },
+            {
+                "name": "not_age",
+                "age_b64": base64.b64encode(b"PK\x03\x04 not an age file\n").decode(),
+                "expect": "header failure",
+                "kind": "tip",
+            },
         ]
     else:
         files = old["files"]

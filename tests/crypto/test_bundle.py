@@ -38,17 +38,27 @@ def _make(tmp_path: Path, key: nacl.signing.SigningKey = KEY) -> tuple[Path, dic
         "created": "2026-11-23T12:00:00Z",
         "since": None,
         "tips": [
-            {"id": TIP_A, "received": "2026-11-23T11:00:00Z", "sealed_by": "browser",
-             "payload": _entry(bundle.payload_path(TIP_A), files[bundle.payload_path(TIP_A)]),
-             "attachments": [_entry(bundle.attachment_path(TIP_A, ATT), files[bundle.attachment_path(TIP_A, ATT)])]},
-            {"id": TIP_B, "received": "2026-11-23T10:00:00Z", "sealed_by": "server",
-             "payload": _entry(bundle.payload_path(TIP_B), files[bundle.payload_path(TIP_B)]), "attachments": []},
+            {
+                "id": TIP_A,
+                "received": "2026-11-23T11:00:00Z",
+                "sealed_by": "browser",
+                "payload": _entry(bundle.payload_path(TIP_A), files[bundle.payload_path(TIP_A)]),
+                "attachments": [_entry(bundle.attachment_path(TIP_A, ATT), files[bundle.attachment_path(TIP_A, ATT)])],
+            },
+            {
+                "id": TIP_B,
+                "received": "2026-11-23T10:00:00Z",
+                "sealed_by": "server",
+                "payload": _entry(bundle.payload_path(TIP_B), files[bundle.payload_path(TIP_B)]),
+                "attachments": [],
+            },
         ],
     }
     out = tmp_path / "export.tar"
     with out.open("wb") as handle:
         bundle.write_bundle(
-            handle, body,
+            handle,
+            body,
             [BundleFile(p, len(d), hashlib.sha256(d).hexdigest(), lambda d=d: io.BytesIO(d)) for p, d in files.items()],
             key,
         )
@@ -62,7 +72,10 @@ def test_round_trip_and_determinism(tmp_path: Path) -> None:
     assert [t["id"] for t in verified.body["tips"]] == [TIP_A, TIP_B]
     for member, data in files.items():
         assert verified.open_member(member) == data
-    assert payload.open_tip(verified.open_member(bundle.payload_path(TIP_A)), [E["identities"][0]]) == P["valid"][0]["document"]
+    assert (
+        payload.open_tip(verified.open_member(bundle.payload_path(TIP_A)), [E["identities"][0]])
+        == P["valid"][0]["document"]
+    )
     (tmp_path / "again").mkdir()
     again, _ = _make(tmp_path / "again")
     # age output is random, so compare the archive layout, not the sealed bytes
@@ -116,10 +129,14 @@ def test_truncated_bundle(tmp_path: Path, cut: int) -> None:
 
 
 def test_manifest_with_traversal_path_is_malformed_even_if_signed(tmp_path: Path) -> None:
-    body = {"type": bundle.DOCUMENT_TYPE, "v": 1, "tips": [
-        {"id": TIP_A, "sealed_by": "browser", "payload": {"path": "../x.age", "size": 1, "sha256": "0" * 64}}]}
-    manifest = canonical_json({"body": body, "signature": sign_document(
-        {**body, "tips": []}, CONTEXT_EXPORT_MANIFEST, KEY)["signature"]})
+    body = {
+        "type": bundle.DOCUMENT_TYPE,
+        "v": 1,
+        "tips": [{"id": TIP_A, "sealed_by": "browser", "payload": {"path": "../x.age", "size": 1, "sha256": "0" * 64}}],
+    }
+    manifest = canonical_json(
+        {"body": body, "signature": sign_document({**body, "tips": []}, CONTEXT_EXPORT_MANIFEST, KEY)["signature"]}
+    )
     path = tmp_path / "m.tar"
     with tarfile.open(path, "w") as tar:
         info = tarfile.TarInfo("manifest.json")

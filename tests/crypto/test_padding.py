@@ -56,8 +56,6 @@ def test_stream_pad_and_unpad_agree_with_whole_buffer(piece: int) -> None:
         framed = b"".join(pad_stream(content[i : i + piece] for i in range(0, len(content), piece)))
         assert framed == pad(content)
         unpadder = StreamUnpadder()
-        out = b"".join(
-            b"".join(unpadder.feed(framed[i : i + piece])) for i in range(0, len(framed), piece)
-        )
+        out = b"".join(b"".join(unpadder.feed(framed[i : i + piece])) for i in range(0, len(framed), piece))
         assert unpadder.finish() == len(content)
         assert out == content

@@ -40,25 +40,39 @@ class BrowserLike:
         return self.client.post("/api/v1/submissions", headers=self.headers())
 
     def put(self, tip: str, token: str, att: str, seq: int, data: bytes):
-        return self.client.put(f"/api/v1/submissions/{tip}/attachments/{att}/chunks/{seq}", data=data,
-                               headers=self.headers(token), content_type="application/octet-stream")
+        return self.client.put(
+            f"/api/v1/submissions/{tip}/attachments/{att}/chunks/{seq}",
+            data=data,
+            headers=self.headers(token),
+            content_type="application/octet-stream",
+        )
 
     def complete(self, tip: str, token: str, att: str, size: int, sha256: str):
-        return self.client.post(f"/api/v1/submissions/{tip}/attachments/{att}/complete",
-                                json={"size": size, "sha256": sha256}, headers=self.headers(token))
+        return self.client.post(
+            f"/api/v1/submissions/{tip}/attachments/{att}/complete",
+            json={"size": size, "sha256": sha256},
+            headers=self.headers(token),
+        )
 
     def finalize(self, tip: str, token: str, sealed: bytes, attachments: list[str], fingerprint: str | None = None):
-        return self.client.post(f"/api/v1/submissions/{tip}/finalize", headers=self.headers(token), json={
-            "payload": base64.b64encode(sealed).decode(), "attachments": attachments,
-            "key_fingerprint": fingerprint or self.fingerprint})
+        return self.client.post(
+            f"/api/v1/submissions/{tip}/finalize",
+            headers=self.headers(token),
+            json={
+                "payload": base64.b64encode(sealed).decode(),
+                "attachments": attachments,
+                "key_fingerprint": fingerprint or self.fingerprint,
+            },
+        )
 
     def seal_file(self, content: bytes) -> tuple[bytes, dict]:
         out = io.BytesIO()
         digest = seal_attachment(io.BytesIO(content), out, self.recipients)
         return out.getvalue(), {"size": digest.size, "sha256": digest.sha256}
 
-    def submit(self, answers: dict, files: dict[str, tuple[str, str, bytes]] | None = None,
-               chunk: int = 64 * 1024) -> str:
+    def submit(
+        self, answers: dict, files: dict[str, tuple[str, str, bytes]] | None = None, chunk: int = 64 * 1024
+    ) -> str:
         """Full happy path; ``files`` maps attachment id -> (name, type, content). Returns the receipt."""
         import hashlib
 
@@ -68,7 +82,7 @@ class BrowserLike:
         for att_id, (name, media_type, content) in (files or {}).items():
             sealed, digest = self.seal_file(content)
             for seq, start in enumerate(range(0, len(sealed), chunk)):
-                assert self.put(tip, token, att_id, seq, sealed[start:start + chunk]).status_code == 200
+                assert self.put(tip, token, att_id, seq, sealed[start : start + chunk]).status_code == 200
             assert self.complete(tip, token, att_id, len(sealed), hashlib.sha256(sealed).hexdigest()).status_code == 200
             manifest.append({"id": att_id, "name": name, "type": media_type, **digest})
         document = payload.build(answers, lang="id", sealed_by="browser", attachments=manifest)

@@ -23,15 +23,17 @@ def reviewers() -> list[ReviewerIdentity]:
 def make_app(var_dir: Path, db_url: str, reviewers: list[ReviewerIdentity], **env: str) -> Flask:
     write_secret_file(var_dir / "secret.key", b"x" * 64)
     ensure_server_key(var_dir / "server-signing.key")
-    config = load_config({"TIPBOX_VAR_DIR": str(var_dir), "TIPBOX_DATABASE_URL": db_url,
-                          "TIPBOX_TESTING": "1", **env})
+    config = load_config({"TIPBOX_VAR_DIR": str(var_dir), "TIPBOX_DATABASE_URL": db_url, "TIPBOX_TESTING": "1", **env})
     upgrade_database(config.database_url)
     app = create_app(config)
     with app.app_context():
         with db.transaction() as session:
             for n, reviewer in enumerate(reviewers):
-                add_reviewer(session, load_server_key(config.server_key_file),
-                             NewReviewer(f"r{n}", reviewer.recipient, reviewer.signing_public_key))
+                add_reviewer(
+                    session,
+                    load_server_key(config.server_key_file),
+                    NewReviewer(f"r{n}", reviewer.recipient, reviewer.signing_public_key),
+                )
     return app
 
 

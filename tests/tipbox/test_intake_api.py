@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 
 import pytest
 from flask import Flask
@@ -30,8 +29,9 @@ def _tips(app: Flask, state: str | None = None) -> list[Tip]:
 def test_full_upload_is_stored_as_ciphertext_and_opens(app: Flask, client: FlaskClient, reviewers) -> None:
     browser = BrowserLike(client)
     content = b"\x89PNG" + bytes(range(256)) * 700
-    receipt = browser.submit({"description": "ada anak dipekerjakan"}, {ATT: ("foto.png", "image/png", content)},
-                             chunk=70_000)
+    receipt = browser.submit(
+        {"description": "ada anak dipekerjakan"}, {ATT: ("foto.png", "image/png", content)}, chunk=70_000
+    )
     assert len(receipt) == 24
     [tip] = _tips(app, TIP_READY)
     assert tip.sealed_by == "browser"
@@ -125,8 +125,9 @@ def test_attachment_that_is_not_age_is_refused(client: FlaskClient) -> None:
 def test_oversized_chunk_and_attachment(tmp_path, db_url, reviewers) -> None:
     from tests.tipbox.conftest import make_app
 
-    app = make_app(tmp_path / "v2", db_url, reviewers, TIPBOX_MAX_ATTACHMENT_BYTES="100000",
-                   TIPBOX_UPLOAD_CHUNK_BYTES="65536")
+    app = make_app(
+        tmp_path / "v2", db_url, reviewers, TIPBOX_MAX_ATTACHMENT_BYTES="100000", TIPBOX_UPLOAD_CHUNK_BYTES="65536"
+    )
     client = app.test_client()
     browser = BrowserLike(client)
     tip, token = _opened(browser)
@@ -135,14 +136,16 @@ def test_oversized_chunk_and_attachment(tmp_path, db_url, reviewers) -> None:
     # A little too large: every chunk fits the running bound, completion is refused.
     sealed, _ = browser.seal_file(b"y" * 150_000)
     for seq, i in enumerate(range(0, len(sealed), 65536)):
-        assert browser.put(tip, token, ATT, seq, sealed[i:i + 65536]).status_code == 200
+        assert browser.put(tip, token, ATT, seq, sealed[i : i + 65536]).status_code == 200
     done = browser.complete(tip, token, ATT, len(sealed), hashlib.sha256(sealed).hexdigest())
     assert done.status_code == 413 and done.get_json()["error"] == "attachment_too_large"
     # Far too large: refused while uploading, before it is all on disk.
     other = "cd" * 16
     sealed, _ = browser.seal_file(b"z" * 400_000)
-    statuses = [browser.put(tip, token, other, seq, sealed[i:i + 65536]).status_code
-                for seq, i in enumerate(range(0, len(sealed), 65536))]
+    statuses = [
+        browser.put(tip, token, other, seq, sealed[i : i + 65536]).status_code
+        for seq, i in enumerate(range(0, len(sealed), 65536))
+    ]
     assert 413 in statuses
     app.extensions["tipbox.engine"].dispose()
 
@@ -175,14 +178,19 @@ def test_api_requires_csrf(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(b"{not json", "application/json"), (b"[]", "application/json"), (b"{}", "text/plain"),
-     (b'{"payload": "!!", "attachments": [], "key_fingerprint": "x"}', "application/json")],
+    [
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+        (b"{}", "text/plain"),
+        (b'{"payload": "!!", "attachments": [], "key_fingerprint": "x"}', "application/json"),
+    ],
 )
 def test_bad_json_bodies(client: FlaskClient, body: bytes, content_type: str) -> None:
     browser = BrowserLike(client)
     tip, token = _opened(browser)
-    response = client.post(f"/api/v1/submissions/{tip}/finalize", data=body, content_type=content_type,
-                           headers=browser.headers(token))
+    response = client.post(
+        f"/api/v1/submissions/{tip}/finalize", data=body, content_type=content_type, headers=browser.headers(token)
+    )
     assert response.status_code in (400, 415)
     assert response.get_json()["error"] in ("bad_request", "unsupported_media")
 
@@ -190,8 +198,12 @@ def test_bad_json_bodies(client: FlaskClient, body: bytes, content_type: str) ->
 def test_wrong_content_type_for_chunk(client: FlaskClient) -> None:
     browser = BrowserLike(client)
     tip, token = _opened(browser)
-    response = client.put(f"/api/v1/submissions/{tip}/attachments/{ATT}/chunks/0", data=b"x",
-                          content_type="text/plain", headers=browser.headers(token))
+    response = client.put(
+        f"/api/v1/submissions/{tip}/attachments/{ATT}/chunks/0",
+        data=b"x",
+        content_type="text/plain",
+        headers=browser.headers(token),
+    )
     assert response.status_code == 415
 
 

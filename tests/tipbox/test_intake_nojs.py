@@ -50,10 +50,18 @@ def test_form_post_is_sealed_by_server_and_opens(app: Flask, client: FlaskClient
     response = _post(
         client,
         description="Anak-anak bekerja di kapal\r\nsetiap malam",
-        category="ANAK-EKO", province="35", regency="35.72", place="pelabuhan",
-        ongoing="yes", victims_count="4", victims_age_band="13-17", how_known="saw",
-        danger=["danger_now", "leaving_soon"], online_places="https://x.invalid/a\n\n@perekrut\n",
-        contact="", contact_consent="1",
+        category="ANAK-EKO",
+        province="35",
+        regency="35.72",
+        place="pelabuhan",
+        ongoing="yes",
+        victims_count="4",
+        victims_age_band="13-17",
+        how_known="saw",
+        danger=["danger_now", "leaving_soon"],
+        online_places="https://x.invalid/a\n\n@perekrut\n",
+        contact="",
+        contact_consent="1",
         attachments=[(io.BytesIO(evidence), "kapal.jpg", "image/jpeg")],
     )
     assert response.status_code == 200
@@ -86,7 +94,7 @@ def test_missing_description_keeps_the_text_and_stores_nothing(app: Flask, clien
     page = response.get_data(as_text=True)
     assert 'value="Desa Sukamaju"' in page
     assert 'id="error-description"' in page
-    assert 'checked' in page.split('id="danger-danger_now"')[1].split('>')[0]
+    assert "checked" in page.split('id="danger-danger_now"')[1].split(">")[0]
     assert _ready(app) == []
 
 
@@ -115,13 +123,23 @@ def test_missing_csrf_is_a_translated_400(client: FlaskClient) -> None:
 
 
 def test_oversized_post_gets_a_page_not_a_bare_413(tmp_path, db_url, reviewers) -> None:
-    app = make_app(tmp_path / "v", db_url, reviewers, TIPBOX_MAX_NOJS_BYTES="100000",
-                   TIPBOX_MAX_ATTACHMENT_BYTES="50000", TIPBOX_MAX_SUBMISSION_BYTES="100000")
+    app = make_app(
+        tmp_path / "v",
+        db_url,
+        reviewers,
+        TIPBOX_MAX_NOJS_BYTES="100000",
+        TIPBOX_MAX_ATTACHMENT_BYTES="50000",
+        TIPBOX_MAX_SUBMISSION_BYTES="100000",
+    )
     client = app.test_client()
-    response = _post(client, description="x", attachments=[(io.BytesIO(b"x" * 200_000), "a.bin", "application/octet-stream")])
+    response = _post(
+        client, description="x", attachments=[(io.BytesIO(b"x" * 200_000), "a.bin", "application/octet-stream")]
+    )
     assert response.status_code == 413
     assert "<html" in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
-    response = _post(client, description="x", attachments=[(io.BytesIO(b"x" * 60_000), "a.bin", "application/octet-stream")])
+    response = _post(
+        client, description="x", attachments=[(io.BytesIO(b"x" * 60_000), "a.bin", "application/octet-stream")]
+    )
     assert response.status_code == 413
     assert _ready(app) == []
     app.extensions["tipbox.engine"].dispose()
@@ -156,5 +174,5 @@ def test_page_loads_nothing_external_and_pins_scripts(client: FlaskClient) -> No
     for url in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert url.startswith(("/", "?", "tel:")), url
     scripts = re.findall(r"<script[^>]*>", page)
-    assert scripts and all("integrity=\"sha384-" in s and "src=" in s for s in scripts)
+    assert scripts and all('integrity="sha384-' in s and "src=" in s for s in scripts)
     assert "<style" not in page and " style=" not in page and "<script>" not in page

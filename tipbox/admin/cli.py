@@ -129,8 +129,11 @@ def _server_key():
 
 @click.command("export")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              help="Only tips received at or after this UTC time.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Only tips received at or after this UTC time.",
+)
 @click.option("--new-only", is_flag=True, help="Only tips never exported before.")
 @with_appcontext
 def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
@@ -176,14 +179,14 @@ def demo_setup() -> None:
         identity = ReviewerIdentity.generate()
         path = config.var_dir / DEMO_IDENTITY
         write_secret_file(path, identity.to_text().encode())
-        add_reviewer(session, _server_key(),
-                     NewReviewer("demo", identity.recipient, identity.signing_public_key))
+        add_reviewer(session, _server_key(), NewReviewer("demo", identity.recipient, identity.signing_public_key))
     click.secho(
         "\n*** DEMO REVIEWER KEY — for trying tipbox out only, never for real tips ***\n"
         f"Its secret key is stored UNENCRYPTED in {path}.\n"
         "Decrypt an exported tip with:  age -d -i var/demo-reviewer.key <file.age>\n"
         "Real reviewers create their own key offline with `tipbox-review keygen`.\n",
-        fg="yellow", err=True,
+        fg="yellow",
+        err=True,
     )
 
 
@@ -202,8 +205,13 @@ def _create_app() -> Flask:
         sys.exit(1)
 
 
-cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
-                 load_dotenv=False, help="tipbox server administration.")
+cli = FlaskGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="tipbox server administration.",
+)
 cli.add_command(init_command)
 
 

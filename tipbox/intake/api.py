@@ -121,10 +121,14 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/api/v1/submissions", "open_upload", open_upload, methods=["POST"])
     blueprint.add_url_rule(
         "/api/v1/submissions/<tip_id>/attachments/<attachment_id>/chunks/<int:seq>",
-        "upload_chunk", upload_chunk, methods=["PUT"],
+        "upload_chunk",
+        upload_chunk,
+        methods=["PUT"],
     )
     blueprint.add_url_rule(
         "/api/v1/submissions/<tip_id>/attachments/<attachment_id>/complete",
-        "complete", complete, methods=["POST"],
+        "complete",
+        complete,
+        methods=["POST"],
     )
     blueprint.add_url_rule("/api/v1/submissions/<tip_id>/finalize", "finalize", finish, methods=["POST"])

@@ -134,9 +134,7 @@ def _attachment(db: Session, tip: Tip, attachment_id: str, limits: Limits, creat
     return attachment
 
 
-def put_chunk(
-    db: Session, limits: Limits, tip_id: str, token: str, attachment_id: str, seq: int, data: bytes
-) -> None:
+def put_chunk(db: Session, limits: Limits, tip_id: str, token: str, attachment_id: str, seq: int, data: bytes) -> None:
     """Store one ciphertext chunk. Re-sending the same chunk is a no-op (retries)."""
     tip = _uploading_tip(db, tip_id, token)
     attachment = _attachment(db, tip, attachment_id, limits, create=True)
@@ -311,8 +309,15 @@ def submit_server_sealed(
         attachment.sha256 = writer.close()
         attachment.size = writer.total
         attachment.complete = True
-        entries.append({"id": attachment.id, "name": file.name[:255], "type": file.media_type[:127],
-                        "size": content.size, "sha256": content.sha256})
+        entries.append(
+            {
+                "id": attachment.id,
+                "name": file.name[:255],
+                "type": file.media_type[:127],
+                "size": content.size,
+                "sha256": content.sha256,
+            }
+        )
     document = payload.build(answers, lang=lang, sealed_by="server", attachments=entries)
     _store_payload(tip, payload.seal_tip(document, recipients))
     tip.state = TIP_READY
@@ -327,9 +332,7 @@ def _manifest_body(document: str) -> dict:
 def cleanup_abandoned(db: Session, now: datetime | None = None) -> int:
     """Delete unfinished uploads whose time ran out; return how many."""
     moment = now or utcnow()
-    stale = db.scalars(
-        select(Tip).where(Tip.state == TIP_UPLOADING, Tip.upload_expires_at < moment)
-    ).all()
+    stale = db.scalars(select(Tip).where(Tip.state == TIP_UPLOADING, Tip.upload_expires_at < moment)).all()
     for tip in stale:
         storage.delete_chunks(db, tip.id)
         db.delete(tip)

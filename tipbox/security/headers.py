@@ -21,10 +21,28 @@ CSP_DIRECTIVES: dict[str, str] = {
     "object-src": "'none'",
 }
 PERMISSIONS = (
-    "accelerometer", "autoplay", "camera", "clipboard-read", "display-capture", "encrypted-media",
-    "fullscreen", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer", "microphone",
-    "midi", "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial",
-    "usb", "web-share", "xr-spatial-tracking",
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "clipboard-read",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "web-share",
+    "xr-spatial-tracking",
 )
 
 
