@@ -10,7 +10,7 @@ PORT   ?= 8000
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup lint sealer check-sealer translations lock bench clean
+.PHONY: run test setup lint sealer check-sealer regions translations lock bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) translations
 
@@ -31,6 +31,10 @@ translations: $(PY_STAMP)
 # Rebuild the committed browser sealer from package-lock.json.
 sealer: $(NODE_STAMP)
 	node crypto/js/build.mjs
+
+# Copy the official region codes from the pinned npm package (a test checks they match).
+regions: $(NODE_STAMP)
+	cp node_modules/idn-area-data/data/provinces.csv node_modules/idn-area-data/data/regencies.csv tipbox/data/regions/
 
 check-sealer: $(NODE_STAMP)
 	node crypto/js/build.mjs --check

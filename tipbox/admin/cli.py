@@ -183,7 +183,8 @@ def demo_setup() -> None:
     click.secho(
         "\n*** DEMO REVIEWER KEY — for trying tipbox out only, never for real tips ***\n"
         f"Its secret key is stored UNENCRYPTED in {path}.\n"
-        "Decrypt an exported tip with:  age -d -i var/demo-reviewer.key <file.age>\n"
+        "Read submitted tips:  tipbox export --out /tmp/tips.tar && tar -xf /tmp/tips.tar -C /tmp\n"
+        "                      age -d -i var/demo-reviewer.key /tmp/tips/<id>/payload.age\n"
         "Real reviewers create their own key offline with `tipbox-review keygen`.\n",
         fg="yellow",
         err=True,
