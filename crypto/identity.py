@@ -29,6 +29,7 @@ from .signing import grouped_fingerprint, public_key_b64
 
 SECRET_PREFIX = "AGE-SECRET-KEY-1"
 SIGNING_KEY_INFO = b"tipbox/reviewer-signing-key/v1"
+MAX_SCRYPT_WORK_FACTOR = 22
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,25 @@ def encrypt_identity(identity: ReviewerIdentity, passphrase: str) -> bytes:
     return pyrage.passphrase.encrypt(identity.to_text().encode(), passphrase)
 
 
-def decrypt_identity(data: bytes, passphrase: str) -> ReviewerIdentity:
+def check_passphrase_file(data: bytes) -> None:
+    """Refuse anything but a strict age header with one acceptable scrypt stanza.
+
+    age caps the scrypt work factor at 22; pyrage does not, and a crafted file
+    with 2^23 or more would cost seconds and gigabytes before being refused.
+    """
     try:
         header = parse_header(io.BytesIO(data))
     except MalformedHeader:
         raise MalformedIdentity("not a passphrase-protected identity file") from None
     if [s.type for s in header.stanzas] != ["scrypt"]:
         raise MalformedIdentity("not a passphrase-protected identity file")
+    args = header.stanzas[0].args
+    if len(args) != 2 or not args[1].isdigit() or not 1 <= int(args[1]) <= MAX_SCRYPT_WORK_FACTOR:
+        raise MalformedIdentity("identity file has an unacceptable scrypt work factor")
+
+
+def decrypt_identity(data: bytes, passphrase: str) -> ReviewerIdentity:
+    check_passphrase_file(data)
     try:
         plaintext = pyrage.passphrase.decrypt(data, passphrase)
     except pyrage.DecryptError as exc:

@@ -276,6 +276,15 @@ export async function openBytes(ageFile, identities) {
 }
 
 /** 128 random bits as 32 lowercase hex digits (attachment and upload ids). */
+/** Incremental SHA-256 (hex digest), e.g. of ciphertext as it is uploaded. */
+export function createSha256() {
+  const hash = sha256.create();
+  return {
+    update(bytes) { hash.update(bytes); return this; },
+    hex() { return bytesToHex(hash.digest()); },
+  };
+}
+
 export function randomId() {
   return bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
 }

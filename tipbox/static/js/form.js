@@ -38,7 +38,10 @@
   }
 
   var Sealer = window.TipboxSealer;
-  var capable = Sealer && window.fetch && window.ReadableStream && window.crypto && window.crypto.getRandomValues;
+  // age-encryption needs WebCrypto, which browsers only offer on https, .onion and
+  // localhost pages; elsewhere the plain post (sealed by the server) is the honest fallback.
+  var capable = Sealer && window.fetch && window.ReadableStream && window.crypto &&
+    window.crypto.getRandomValues && window.crypto.subtle;
   if (!capable) return; // fall back to the server-sealed post
 
   var d = form.dataset;

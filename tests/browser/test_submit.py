@@ -1,0 +1,173 @@
+"""End to end in Chromium: fill the form in Bahasa Indonesia, submit, export, decrypt, compare."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from pathlib import Path
+
+import pytest
+
+from crypto import bundle, payload
+from crypto.attachments import ContentDigest, open_attachment
+from tests.browser.conftest import LiveServer
+from tests.tipbox.test_canary import _scan_database, _scan_files
+
+pytestmark = pytest.mark.browser
+
+EVIDENCE = b"%PDF-1.4\n" + bytes(range(256)) * 9000  # ~2.2 MiB: several upload chunks
+
+
+def _fill(page, canary: str) -> None:
+    page.check("#danger-danger_now")
+    page.select_option("#category", "ANAK-EKO")
+    page.fill("#description", f"Anak-anak dipaksa bekerja di kapal ikan. {canary}")
+    page.select_option("#province", "18")
+    page.select_option("#regency", "18.09")
+    page.fill("#place", "Pelabuhan dekat pasar")
+    page.fill("#when", "Minggu lalu, malam hari")
+    page.check("input[name=ongoing][value=yes]")
+    page.fill("#victims_count", "3")
+    page.check("input[name=victims_age_band][value='13-17']")
+    page.fill("#victims_nationality", "Indonesia")
+    page.fill("#responsible", "Seorang mandor bernama Pak X")
+    page.fill("#online_places", "https://contoh.invalid/loker\n@perekrut_kapal")
+    page.check("input[name=how_known][value=saw]")
+    page.fill("#contact", "Signal: +62 000")
+    page.check("input[name=contact_consent]")
+    page.set_input_files("#attachments", files=[{"name": "bukti kapal.pdf", "mimeType": "application/pdf",
+                                                  "buffer": EVIDENCE}])
+
+
+def _export_and_open(server: LiveServer, tmp_path: Path, tip_count: int) -> list[dict]:
+    out = tmp_path / f"export-{secrets.token_hex(4)}.tar"
+    server.tipbox("export", "--out", str(out), "--new-only")
+    from tipbox.keys import load_server_key
+    from crypto.signing import public_key_b64
+
+    key = public_key_b64(load_server_key(server.var_dir / "server-signing.key"))
+    verified = bundle.verify_bundle(out, [key])
+    assert len(verified.body["tips"]) == tip_count
+    results = []
+    for tip in verified.body["tips"]:
+        document = payload.open_tip(verified.open_member(tip["payload"]["path"]), [server.reviewer.secret])
+        files = {}
+        for entry, sealed in zip(document["attachments"], tip["attachments"], strict=True):
+            out_file = io.BytesIO()
+            open_attachment(io.BytesIO(verified.open_member(sealed["path"])), out_file, [server.reviewer.secret],
+                            ContentDigest(entry["size"], entry["sha256"]))
+            files[entry["name"]] = out_file.getvalue()
+        results.append({"tip": tip, "document": document, "files": files})
+    return results
+
+
+def _assert_answers(answers: dict, canary: str) -> None:
+    assert answers["description"] == f"Anak-anak dipaksa bekerja di kapal ikan. {canary}"
+    assert answers["danger"] == ["danger_now"]
+    assert answers["category"] == "ANAK-EKO"
+    assert (answers["province"], answers["regency"]) == ("18", "18.09")
+    assert answers["place"] == "Pelabuhan dekat pasar"
+    assert answers["when"] == "Minggu lalu, malam hari"
+    assert answers["ongoing"] == "yes"
+    assert answers["victims_count"] == 3
+    assert answers["victims_age_band"] == "13-17"
+    assert answers["victims_nationality"] == "Indonesia"
+    assert answers["responsible"] == "Seorang mandor bernama Pak X"
+    assert answers["online_places"] == ["https://contoh.invalid/loker", "@perekrut_kapal"]
+    assert answers["how_known"] == "saw"
+    assert answers["contact"] == "Signal: +62 000"
+    assert answers["contact_consent"] is True
+
+
+def _submit_with_js(browser, server: LiveServer, canary: str, viewport=None) -> tuple[str, list[str]]:
+    context = browser.new_context(locale="id-ID", viewport=viewport or {"width": 1024, "height": 900})
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(server.url + "/")
+    page.evaluate("document.addEventListener('securitypolicyviolation', e => console.log("
+                  "'Content Security Policy violation: ' + e.violatedDirective))")
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert not page.locator("#emergency").is_visible()
+    _fill(page, canary)
+    assert page.locator("#emergency").is_visible()
+    page.click("#submit")
+    page.wait_for_selector("#js-receipt:not([hidden])", timeout=60_000)
+    receipt = page.inner_text("#js-receipt-code").strip()
+    assert not page.locator("#tip-form").is_visible()
+    context.close()
+    return receipt, violations
+
+
+def test_js_on_submission_round_trip(chromium, live_server: LiveServer, tmp_path: Path) -> None:
+    canary = "CANARY-BROWSER-" + secrets.token_hex(8)
+    receipt, violations = _submit_with_js(chromium, live_server, canary)
+    assert len(receipt) == 24 and receipt.count("-") == 4
+    assert violations == []
+    [result] = _export_and_open(live_server, tmp_path, 1)
+    assert result["tip"]["sealed_by"] == "browser"
+    assert result["document"]["sealed_by"] == "browser" and result["document"]["lang"] == "id"
+    _assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.pdf": EVIDENCE}
+    entry = result["document"]["attachments"][0]
+    assert entry["type"] == "application/pdf" and entry["sha256"] == hashlib.sha256(EVIDENCE).hexdigest()
+    _assert_no_canary(live_server, tmp_path, canary)
+
+
+def test_js_off_submission_round_trip(chromium, live_server: LiveServer, tmp_path: Path) -> None:
+    canary = "CANARY-NOJS-" + secrets.token_hex(8)
+    context = chromium.new_context(java_script_enabled=False, locale="id-ID")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    _fill(page, canary)
+    # Pure CSS: the emergency numbers appear without any script.
+    assert page.locator("#emergency").is_visible()
+    assert "110" in page.inner_text("#emergency") and "08111-129-129" in page.inner_text("#emergency")
+    with page.expect_navigation():
+        page.click("#submit")
+    receipt = page.inner_text("#receipt-code").strip()
+    assert len(receipt) == 24
+    assert "receipt" not in page.url.lower() and receipt not in page.url
+    context.close()
+    [result] = _export_and_open(live_server, tmp_path, 1)
+    assert result["tip"]["sealed_by"] == "server" and result["document"]["sealed_by"] == "server"
+    _assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.pdf": EVIDENCE}
+    _assert_no_canary(live_server, tmp_path, canary)
+
+
+def test_jitless_browser_without_webassembly_still_seals(chromium_jitless, live_server: LiveServer,
+                                                         tmp_path: Path) -> None:
+    context = chromium_jitless.new_context()
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    assert page.evaluate("typeof WebAssembly") == "undefined"
+    context.close()
+    canary = "CANARY-JITLESS-" + secrets.token_hex(8)
+    receipt, violations = _submit_with_js(chromium_jitless, live_server, canary)
+    assert receipt and violations == []
+    [result] = _export_and_open(live_server, tmp_path, 1)
+    assert result["tip"]["sealed_by"] == "browser"
+    _assert_answers(result["document"]["answers"], canary)
+
+
+def test_small_phone_screen(chromium, live_server: LiveServer, tmp_path: Path) -> None:
+    context = chromium.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=2, is_mobile=True,
+                                   locale="id-ID")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    # Nothing wider than the screen: no horizontal scrolling on a small phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    page.goto(live_server.url + "/?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    context.close()
+
+
+def _assert_no_canary(server: LiveServer, tmp_path: Path, canary: str) -> None:
+    needle = [canary.encode()]
+    found = _scan_database(f"sqlite:///{server.var_dir / 'tipbox.sqlite3'}", needle)
+    found += _scan_files(server.var_dir, needle)
+    found += _scan_files(Path(server.env["TMPDIR"]), needle)
+    assert found == [], found
