@@ -26,7 +26,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 # Compiled catalogs are build output (not committed); sources are the .po files.
 translations: $(PY_STAMP)
-	@if [ -d tipbox/translations ]; then $(BIN)/pybabel compile --statistics -q -d tipbox/translations; fi
+	@if [ -d tipbox/translations ]; then $(BIN)/pybabel -q compile -d tipbox/translations; fi
 
 # Rebuild the committed browser sealer from package-lock.json.
 sealer: $(NODE_STAMP)
@@ -67,3 +67,12 @@ lock:
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
+
+# Re-extract the source strings (babel.cfg) and merge them into every catalog.
+# New or changed strings then need translating in the id catalog (no fuzzy
+# entries; tests/tipbox/test_i18n.py checks), and `make translations` compiles.
+.PHONY: messages
+messages: $(PY_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
+		--project=tipbox --copyright-holder="tipbox contributors" -o tipbox/translations/messages.pot tipbox
+	$(BIN)/pybabel update --no-fuzzy-matching -i tipbox/translations/messages.pot -d tipbox/translations

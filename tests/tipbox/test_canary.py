@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import secrets
 import tempfile
 import time
@@ -35,7 +36,9 @@ def _scan_bytes(data: bytes, needles: list[bytes], where: str) -> list[str]:
 
 def _scan_files(root: Path, needles: list[bytes], since: float | None = None) -> list[str]:
     found = []
-    for path in root.rglob("*"):
+    # os.walk ignores directories that vanish mid-scan (other processes' temp dirs).
+    paths = (Path(top) / name for top, _dirs, files in os.walk(root) for name in files)
+    for path in paths:
         try:
             if not path.is_file() or (since and path.stat().st_mtime < since) or path.stat().st_size > 256 << 20:
                 continue
