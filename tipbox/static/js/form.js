@@ -227,10 +227,13 @@
       if (!done) return;
       status(d.msgFinishing, 100);
       form.reset();
+      // Only the receipt stays on screen: nothing of the report remains in the page.
+      Array.prototype.forEach.call(document.querySelectorAll("main > .card"), function (el) { el.hidden = true; });
       form.hidden = true;
+      var receipt = document.getElementById("js-receipt");
       document.getElementById("js-receipt-code").textContent = done.receipt;
-      document.getElementById("js-receipt").hidden = false;
-      window.scrollTo(0, 0);
+      receipt.hidden = false;
+      receipt.scrollIntoView();
     });
   }
 
