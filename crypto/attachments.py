@@ -9,12 +9,11 @@ and checks size and SHA-256 against the manifest. See FORMAT.md, "Attachments".
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from . import envelope
+from . import envelope, streams
 from .errors import CiphertextCorrupted, TooLarge
 from .padding import StreamUnpadder, pad_stream
 
@@ -25,28 +24,6 @@ _PIECE = 64 * 1024
 class ContentDigest:
     size: int
     sha256: str
-
-
-class _IterReader(io.RawIOBase):
-    """A readable file over an iterator of byte strings (for pyrage.encrypt_io)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
 
 def _pieces(src: BinaryIO, digest: hashlib._Hash, counter: list[int], limit: int | None) -> Iterator[bytes]:
@@ -71,7 +48,7 @@ def seal_attachment(
     """
     digest = hashlib.sha256()
     counter = [0]
-    reader = io.BufferedReader(_IterReader(pad_stream(_pieces(src, digest, counter, limit))), _PIECE)
+    reader = streams.reader(pad_stream(_pieces(src, digest, counter, limit)), _PIECE)
     envelope.seal(reader, dst, recipients)  # TooLarge from the reader propagates as is
     return ContentDigest(counter[0], digest.hexdigest())
 

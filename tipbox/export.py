@@ -8,7 +8,6 @@ streamed from the chunk rows into the archive, so memory stays flat.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -17,7 +16,7 @@ import nacl.signing
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crypto import bundle
+from crypto import bundle, streams
 from crypto.bundle import BundleFile
 
 from . import storage
@@ -25,26 +24,6 @@ from .keys import utcnow
 from .models import TIP_READY, Tip
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
-
-
-class _ChunkStream(io.RawIOBase):
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
 
 @dataclass(frozen=True)
@@ -92,7 +71,7 @@ def export_bundle(
                     entry["path"],
                     attachment.size or 0,
                     attachment.sha256 or "",
-                    lambda t=tip.id, a=attachment.id: io.BufferedReader(_ChunkStream(storage.iter_chunks(db, t, a))),
+                    lambda t=tip.id, a=attachment.id: streams.reader(storage.iter_chunks(db, t, a)),
                 )
             )
         entries.append(

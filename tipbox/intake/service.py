@@ -24,7 +24,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import header, key_manifest, payload
+from crypto import header, key_manifest, payload, streams
 from crypto.attachments import seal_attachment
 from crypto.errors import TipboxCryptoError
 from crypto.padding import padded_length
@@ -88,6 +88,8 @@ def _manifest(db: Session, channel_id: str):
 
 def start_upload(db: Session, limits: Limits, channel_id: str = DEFAULT_CHANNEL) -> Upload:
     manifest = _manifest(db, channel_id)
+    # Opportunistic: abandoned uploads go even if nobody runs `tipbox cleanup-uploads`.
+    cleanup_abandoned(db)
     token = secrets.token_urlsafe(32)
     tip = Tip(
         id=secrets.token_hex(16),
@@ -170,45 +172,12 @@ def complete_attachment(
     if (actual_size, actual_sha) != (size, sha256):
         raise IntakeError("incomplete_upload", 409)
     recipients = _manifest(db, tip.channel_id).recipient_count
-    padded = check_sealed(_ChunkReader(db, tip.id, attachment.id), size, recipients)
+    padded = check_sealed(streams.reader(storage.iter_chunks(db, tip.id, attachment.id)), size, recipients)
     if padded > padded_length(limits.max_attachment_bytes):
         raise IntakeError("attachment_too_large", 413)
     attachment.complete = True
     attachment.size = size
     attachment.sha256 = sha256
-
-
-class _ChunkReader(io.RawIOBase):
-    """Read the first chunk(s) of an attachment as a stream, for header parsing."""
-
-    def __init__(self, db: Session, tip_id: str, attachment_id: str) -> None:
-        self._chunks = storage.iter_chunks(db, tip_id, attachment_id)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self._buffer))
-        buffer[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
-
-    def readline(self, limit: int = -1) -> bytes:  # type: ignore[override]
-        line = bytearray()
-        one = bytearray(1)
-        while limit < 0 or len(line) < limit:
-            if self.readinto(one) == 0:
-                break
-            line += one
-            if one == b"\n":
-                break
-        return bytes(line)
 
 
 @dataclass(frozen=True)
