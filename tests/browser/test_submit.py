@@ -171,3 +171,26 @@ def _assert_no_canary(server: LiveServer, tmp_path: Path, canary: str) -> None:
     found += _scan_files(server.var_dir, needle)
     found += _scan_files(Path(server.env["TMPDIR"]), needle)
     assert found == [], found
+
+
+def test_failed_upload_shows_retry_and_retry_succeeds(chromium, live_server: LiveServer, tmp_path: Path) -> None:
+    context = chromium.new_context(locale="id-ID")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    canary = "CANARY-RETRY-" + secrets.token_hex(8)
+    _fill(page, canary)
+    # The network drops every attachment piece: the page must say so and offer a retry.
+    page.route("**/chunks/*", lambda route: route.abort("connectionreset"))
+    page.click("#submit")
+    page.wait_for_selector("#retry:not([hidden])", timeout=60_000)
+    message = page.inner_text("#progress-text")
+    assert page.inner_text("#retry").strip() == "Coba lagi"
+    assert message.startswith("Pengiriman gagal")  # the translated failure message, not a raw error
+    assert page.input_value("#description").endswith(canary)  # nothing the source wrote is lost
+    page.unroute("**/chunks/*")
+    page.click("#retry")
+    page.wait_for_selector("#js-receipt:not([hidden])", timeout=60_000)
+    context.close()
+    [result] = _export_and_open(live_server, tmp_path, 1)
+    _assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.pdf": EVIDENCE}

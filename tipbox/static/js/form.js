@@ -240,7 +240,8 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     send().catch(function (error) {
-      status(error.message || d.msgFailed);
+      // Server errors carry a translated message; anything else (network, sealing) gets ours.
+      status(error.status ? error.message : d.msgFailed);
       retry.hidden = false;
       submit.disabled = false;
     });
