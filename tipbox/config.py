@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crypto.audit import Policy
+
 MIB = 1024 * 1024
 
 
@@ -43,6 +45,7 @@ class Config:
     onion_location: str | None = None
     default_locale: str = "id"
     limits: Limits = field(default_factory=Limits)
+    retention: Policy = field(default_factory=Policy)
     testing: bool = False
 
     @property
@@ -122,6 +125,22 @@ def _limits(env: Mapping[str, str]) -> Limits:
     return limits
 
 
+def _retention(env: Mapping[str, str]) -> Policy:
+    base = Policy()
+    policy = Policy(
+        unexported_days=_int(env, "TIPBOX_RETENTION_UNEXPORTED_DAYS", base.unexported_days),
+        exported_days=_int(env, "TIPBOX_RETENTION_EXPORTED_DAYS", base.exported_days),
+        closed_days=_int(env, "TIPBOX_RETENTION_CLOSED_DAYS", base.closed_days, minimum=0),
+        max_hold_days=_int(env, "TIPBOX_RETENTION_MAX_HOLD_DAYS", base.max_hold_days),
+        grace_hours=_int(env, "TIPBOX_RETENTION_GRACE_HOURS", base.grace_hours, minimum=0),
+    )
+    if policy.grace_hours > 24 * 7:
+        raise ConfigError("TIPBOX_RETENTION_GRACE_HOURS must be at most 168 (a week)")
+    if policy.max_hold_days > 3 * 365:
+        raise ConfigError("TIPBOX_RETENTION_MAX_HOLD_DAYS must be at most 1095: holds are renewed, never indefinite")
+    return policy
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Build the configuration from ``env``; raise :class:`ConfigError` on any bad value."""
     var_dir = _path(env, "TIPBOX_VAR_DIR", Path("var").resolve())
@@ -134,5 +153,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         onion_location=_onion_location(env),
         default_locale=_choice(env, "TIPBOX_DEFAULT_LOCALE", "id", ("id", "en")),
         limits=_limits(env),
+        retention=_retention(env),
         testing=env.get("TIPBOX_TESTING") == "1",
     )
