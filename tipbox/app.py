@@ -12,6 +12,7 @@ from . import db, i18n
 from .config import Config, load_config
 from .errors import init_app as init_errors
 from .intake import create_blueprint as intake_blueprint
+from .retention import create_blueprint as retention_blueprint
 from .security import headers
 from .security.requests import InMemoryRequest
 from .static_assets import init_app as init_static
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_static(app)
     init_errors(app)
     app.register_blueprint(intake_blueprint())
+    app.register_blueprint(retention_blueprint())
     from .admin.cli import register_commands
 
     register_commands(app)
