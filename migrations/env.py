@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import tipbox.audit.models  # noqa: F401  (registers the audit tables on Base.metadata)
 from tipbox.db import make_engine
 from tipbox.models import Base
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 from crypto import bundle, streams
 from crypto.bundle import BundleFile
 
-from . import storage
-from .keys import utcnow
+from . import clock, storage
+from .audit import log as audit_log
 from .models import TIP_READY, Tip
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -87,12 +87,14 @@ def export_bundle(
     body = {
         "type": bundle.DOCUMENT_TYPE,
         "v": bundle.VERSION,
-        "created": utcnow().strftime(ISO),
+        "created": clock.utcnow().strftime(ISO),
         "since": since.strftime(ISO) if since else None,
         "tips": entries,
     }
     bundle.write_bundle(out, body, files, key)
-    now = utcnow().replace(microsecond=0)
+    now = clock.utcnow().replace(microsecond=0)
     for tip in tips:
-        tip.exported_at = tip.exported_at or now
+        if tip.exported_at is None:
+            tip.exported_at = now
+            audit_log.record(db, "tip.exported", tip.id, when=now)
     return ExportResult([t.id for t in tips], sum(len(t.attachments) for t in tips))

@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import nacl.signing
@@ -20,7 +19,10 @@ from sqlalchemy.orm import Session
 
 from crypto import key_manifest
 from crypto.envelope import parse_recipient
+from crypto.identity import recipient_fingerprint
 
+from . import clock
+from .audit.log import record
 from .models import Channel, KeyManifest, Reviewer
 
 DEFAULT_CHANNEL = "default"
@@ -28,11 +30,6 @@ DEFAULT_CHANNEL = "default"
 
 class ReviewerError(ValueError):
     """A reviewer change was refused; the message is safe to print."""
-
-
-def utcnow() -> datetime:
-    """Naive UTC (what the DateTime columns store on both databases)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def write_secret_file(path: Path, data: bytes) -> bool:
@@ -82,7 +79,7 @@ def active_reviewers(db: Session, channel_id: str = DEFAULT_CHANNEL) -> list[Rev
 
 def issue_manifest(db: Session, key: nacl.signing.SigningKey, channel_id: str = DEFAULT_CHANNEL) -> KeyManifest:
     reviewers = active_reviewers(db, channel_id)
-    now = utcnow().replace(microsecond=0)
+    now = clock.utcnow().replace(microsecond=0)
     if not reviewers:
         raise ReviewerError("a channel needs at least one active reviewer")
     body = key_manifest.build_body(
@@ -137,11 +134,12 @@ def add_reviewer(
             label=new.label,
             recipient=recipient,
             signing_key=new.signing_key,
-            added_at=utcnow().replace(microsecond=0),
+            added_at=clock.utcnow().replace(microsecond=0),
         )
         db.add(reviewer)
     db.flush()
-    issue_manifest(db, key, channel_id)
+    manifest = issue_manifest(db, key, channel_id)
+    _log_reviewer_change(db, "reviewer.added", reviewer, manifest)
     return reviewer
 
 
@@ -153,7 +151,13 @@ def remove_reviewer(
         raise ReviewerError("no single active reviewer matches")
     if len(active_reviewers(db, channel_id)) == 1:
         raise ReviewerError("cannot remove the last reviewer: tips would have nobody to be sealed to")
-    matches[0].removed_at = utcnow().replace(microsecond=0)
+    matches[0].removed_at = clock.utcnow().replace(microsecond=0)
     db.flush()
-    issue_manifest(db, key, channel_id)
+    manifest = issue_manifest(db, key, channel_id)
+    _log_reviewer_change(db, "reviewer.removed", matches[0], manifest)
     return matches[0]
+
+
+def _log_reviewer_change(db: Session, event: str, reviewer: Reviewer, manifest: KeyManifest) -> None:
+    record(db, event, None, {"recipient": recipient_fingerprint(reviewer.recipient),
+                             "key_manifest": manifest.fingerprint, "channel": reviewer.channel_id})

@@ -22,6 +22,7 @@ from crypto.identity import ReviewerIdentity, recipient_fingerprint
 from crypto.signing import key_fingerprint, public_key_b64
 
 from .. import db
+from ..audit.log import chain_pending
 from ..config import ConfigError, load_config
 from ..keys import (
     NewReviewer,
@@ -147,6 +148,8 @@ def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
     try:
         with db.transaction() as session, partial.open("xb") as handle:
             result = export_bundle(session, handle, key, since, new_only)
+        with db.transaction() as session:
+            chain_pending(session, key)
         partial.rename(out)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -192,7 +195,9 @@ def demo_setup() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (db_group, reviewers_group, export_command, cleanup_command, demo_setup):
+    from .retention_cli import COMMANDS as retention_commands
+
+    for command in (db_group, reviewers_group, export_command, cleanup_command, demo_setup, *retention_commands):
         app.cli.add_command(command)
 
 

@@ -24,14 +24,15 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import header, key_manifest, payload, streams
+from crypto import audit, header, key_manifest, payload, streams
 from crypto.attachments import seal_attachment
 from crypto.errors import TipboxCryptoError
 from crypto.padding import padded_length
 
-from .. import storage
+from .. import clock, storage
+from ..audit import log as audit_log
 from ..config import Limits
-from ..keys import DEFAULT_CHANNEL, current_manifest, utcnow
+from ..keys import DEFAULT_CHANNEL, current_manifest
 from ..models import TIP_READY, TIP_UPLOADING, Attachment, Tip
 from ..receipts import lookup_key, new_receipt
 
@@ -45,10 +46,6 @@ class IntakeError(Exception):
         super().__init__(code)
         self.code = code
         self.status = status
-
-
-def hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _token_hash(token: str) -> str:
@@ -97,7 +94,7 @@ def start_upload(db: Session, limits: Limits, channel_id: str = DEFAULT_CHANNEL)
         state=TIP_UPLOADING,
         sealed_by="browser",
         upload_token_hash=_token_hash(token),
-        upload_expires_at=hour(utcnow()) + timedelta(hours=limits.abandoned_upload_hours + 1),
+        upload_expires_at=clock.hour(clock.utcnow()) + timedelta(hours=limits.abandoned_upload_hours + 1),
         key_fingerprint=manifest.fingerprint,
     )
     db.add(tip)
@@ -186,7 +183,16 @@ class Receipt:
     code: str
 
 
-def _issue_receipt(tip: Tip, secret: bytes) -> Receipt:
+def _receive(db: Session, tip: Tip, secret: bytes) -> Receipt:
+    """The moment a tip becomes visible: mark it ready, log it, issue the receipt."""
+    tip.state = TIP_READY
+    tip.received_at = clock.hour(clock.utcnow())
+    tip.upload_token_hash = None
+    tip.upload_expires_at = None
+    size = (tip.payload_size or 0) + sum(a.size or 0 for a in tip.attachments)
+    audit_log.record(db, "tip.received", tip.id, {
+        "sha256": tip.payload_sha256, "size": audit.size_bucket(size), "attachments": len(tip.attachments),
+        "sealed_by": tip.sealed_by}, when=tip.received_at)
     code = new_receipt()
     tip.receipt_lookup = lookup_key(code, secret)
     return Receipt(tip.id, code)
@@ -220,11 +226,7 @@ def finalize(
     if total > sealed_ceiling(limits.max_submission_bytes):
         raise IntakeError("submission_too_large", 413)
     _store_payload(tip, sealed_payload)
-    tip.state = TIP_READY
-    tip.received_at = hour(utcnow())
-    tip.upload_token_hash = None
-    tip.upload_expires_at = None
-    return _issue_receipt(tip, secret)
+    return _receive(db, tip, secret)
 
 
 def _store_payload(tip: Tip, sealed: bytes) -> None:
@@ -289,9 +291,7 @@ def submit_server_sealed(
         )
     document = payload.build(answers, lang=lang, sealed_by="server", attachments=entries)
     _store_payload(tip, payload.seal_tip(document, recipients))
-    tip.state = TIP_READY
-    tip.received_at = hour(utcnow())
-    return _issue_receipt(tip, secret)
+    return _receive(db, tip, secret)
 
 
 def _manifest_body(document: str) -> dict:
@@ -300,9 +300,12 @@ def _manifest_body(document: str) -> dict:
 
 def cleanup_abandoned(db: Session, now: datetime | None = None) -> int:
     """Delete unfinished uploads whose time ran out; return how many."""
-    moment = now or utcnow()
+    moment = now or clock.utcnow()
     stale = db.scalars(select(Tip).where(Tip.state == TIP_UPLOADING, Tip.upload_expires_at < moment)).all()
     for tip in stale:
         storage.delete_chunks(db, tip.id)
         db.delete(tip)
+    if stale:
+        # Never-finished uploads were never tips: logged as a count, without ids.
+        audit_log.record(db, "uploads.abandoned", None, {"count": len(stale)}, when=moment)
     return len(stale)

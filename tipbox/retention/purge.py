@@ -1,0 +1,120 @@
+"""``tipbox purge``: delete every tip past its time, for real, one tip per transaction.
+
+A tip's deadline follows the same rules the auditor's verifier replays
+(crypto/audit.py, FORMAT.md §9.2), computed from what the server stores:
+received hour, first export, closing, and a signed hold. Each tip goes in its
+own transaction together with its ``tip.purged`` audit event, so a purge
+killed at any moment leaves every tip either whole or gone (and logged), and
+the next run finishes the job. Concurrent purges skip rows another purge has
+locked (PostgreSQL) or wait for SQLite's single writer, and a tip already
+gone is simply skipped: nothing is deleted or logged twice.
+
+"Deleted" means: rows removed; on SQLite with ``secure_delete`` the freed
+pages are zeroed and the WAL is checkpointed and truncated afterwards; on
+PostgreSQL the tables are VACUUMed (dead tuples are then reusable, but only
+VACUUM FULL rewrites the files; see docs/retention.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import nacl.signing
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto import audit
+
+from .. import clock, storage
+from ..audit.log import chain_pending, ensure_policy_recorded, record
+from ..intake.service import cleanup_abandoned
+from ..models import TIP_READY, Tip
+
+
+def deadline(tip: Tip | Row, policy: audit.Policy) -> datetime:
+    """When ``tip`` must be gone (before the grace window)."""
+    assert tip.received_at is not None
+    if tip.closed_at is not None:
+        base = tip.closed_at + timedelta(days=policy.closed_days)
+    elif tip.exported_at is not None:
+        base = tip.received_at + timedelta(days=policy.exported_days)
+    else:
+        base = tip.received_at + timedelta(days=policy.unexported_days)
+    if tip.hold_until is not None:
+        base = max(base, tip.hold_until)
+    return base
+
+
+def expired_ids(db: Session, policy: audit.Policy, now: datetime) -> list[str]:
+    """Ids of ready tips whose deadline has passed (only the columns that decide it are read)."""
+    rows = db.execute(
+        select(Tip.id, Tip.received_at, Tip.exported_at, Tip.closed_at, Tip.hold_until).where(
+            Tip.state == TIP_READY, Tip.received_at <= now
+        )
+    ).all()
+    return sorted(row.id for row in rows if deadline(row, policy) <= now)
+
+
+@dataclass
+class PurgeResult:
+    expired: list[str]
+    purged: list[str]
+    abandoned: int
+
+
+def _purge_one(db: Session, tip_id: str, policy: audit.Policy, now: datetime) -> bool:
+    query = select(Tip).where(Tip.id == tip_id, Tip.state == TIP_READY)
+    if db.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        db.execute(text("UPDATE tips SET id = id WHERE 0"))  # take SQLite's write lock first
+    tip = db.scalars(query).first()
+    if tip is None or deadline(tip, policy) > now:
+        return False  # purged by someone else meanwhile, or no longer due (a new hold)
+    size = (tip.payload_size or 0) + sum(a.size or 0 for a in tip.attachments)
+    storage.delete_chunks(db, tip.id)
+    db.delete(tip)
+    record(db, "tip.purged", tip_id, {"size": audit.size_bucket(size), "attachments": len(tip.attachments)}, when=now)
+    return True
+
+
+def purge(
+    engine: Engine,
+    key: nacl.signing.SigningKey,
+    policy: audit.Policy,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> PurgeResult:
+    moment = now or clock.utcnow()
+    make_session = sessionmaker(engine, expire_on_commit=False)
+    with make_session() as db:
+        expired = expired_ids(db, policy, moment)
+    if dry_run:
+        return PurgeResult(expired, [], 0)
+    with make_session.begin() as db:
+        ensure_policy_recorded(db, policy)
+    purged = []
+    for tip_id in expired:
+        with make_session.begin() as db:
+            if _purge_one(db, tip_id, policy, moment):
+                purged.append(tip_id)
+    with make_session.begin() as db:
+        abandoned = cleanup_abandoned(db, moment)
+    with make_session.begin() as db:
+        chain_pending(db, key)
+    scrub(engine)
+    return PurgeResult(expired, purged, abandoned)
+
+
+def scrub(engine: Engine) -> None:
+    """Make freed space really free: SQLite WAL truncation, PostgreSQL VACUUM."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("attachment_chunks", "attachments", "tips"):
+                conn.exec_driver_sql(f"VACUUM {table}")
