@@ -96,6 +96,16 @@ class Tip(Base):
     # Argon2id of the receipt code with a server-wide salt: a lookup key, not the code.
     receipt_lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
     exported_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set only by signed reviewer dispositions (tipbox/dispositions.py): a status
+    # code, a hold's end and reason code, the hour it was closed. Never content.
+    review_status: Mapped[str] = mapped_column(String(16), default="new", server_default="new", index=True)
+    hold_until: Mapped[datetime | None] = mapped_column(DateTime)
+    hold_reason: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The DispositionImport that last set review_status. Deliberately no FOREIGN KEY:
+    # adding one to `tips` needs SQLite's copy-and-move batch migration, whose DROP
+    # TABLE cascades (foreign_keys=ON) and would delete every attachment row.
+    disposition_id: Mapped[str | None] = mapped_column(String(32))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="tip", cascade="all, delete-orphan", order_by="Attachment.position"
@@ -130,3 +140,18 @@ class AttachmentChunk(Base):
     attachment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DispositionImport(Base):
+    """One imported dispositions file; its random id makes a replay fail."""
+
+    __tablename__ = "disposition_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    # The reviewer's own `created` time: orders files so an older one never undoes a newer one.
+    created: Mapped[datetime] = mapped_column(DateTime)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)  # rounded to the hour
+    entry_count: Mapped[int] = mapped_column(Integer)
+    applied_count: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
