@@ -244,6 +244,8 @@ class _Replayer:
             life.exported = life.exported or when
         elif event == "tip.closed":
             life.closed = when
+        elif event == "tip.status":
+            life.closed = None  # reopened: the closed-tip clock no longer applies
         elif event == "tip.held":
             until = parse_time(data.get("until"))
             if until - when > timedelta(days=self.policy.max_hold_days):
