@@ -2,10 +2,10 @@
 
 A tip's deadline follows the same rules the auditor's verifier replays
 (crypto/audit.py, FORMAT.md §9.2), computed from what the server stores:
-received hour, first export, closing, and a signed hold. Each tip goes in its
-own transaction together with its ``tip.purged`` audit event, so a purge
-killed at any moment leaves every tip either whole or gone (and logged), and
-the next run finishes the job. Concurrent purges skip rows another purge has
+received hour, first export, closing, and a signed hold. Tips go in small
+batches, each tip's rows deleted in the same transaction as its
+``tip.purged`` audit event, so a purge killed at any moment leaves every tip
+either whole or gone (and logged), and the next run finishes the job. Concurrent purges skip rows another purge has
 locked (PostgreSQL) or wait for SQLite's single writer, and a tip already
 gone is simply skipped: nothing is deleted or logged twice.
 
@@ -31,6 +31,9 @@ from .. import clock, storage
 from ..audit.log import chain_pending, ensure_policy_recorded, record
 from ..intake.service import cleanup_abandoned
 from ..models import TIP_READY, Tip
+
+
+BATCH = 200
 
 
 def deadline(tip: Tip | Row, policy: audit.Policy) -> datetime:
@@ -97,10 +100,10 @@ def purge(
     with make_session.begin() as db:
         ensure_policy_recorded(db, policy)
     purged = []
-    for tip_id in expired:
+    for start in range(0, len(expired), BATCH):
+        # One commit per batch, not per tip: a commit is an fsync, and atomicity per tip holds either way.
         with make_session.begin() as db:
-            if _purge_one(db, tip_id, policy, moment):
-                purged.append(tip_id)
+            purged += [t for t in expired[start : start + BATCH] if _purge_one(db, t, policy, moment)]
     with make_session.begin() as db:
         abandoned = cleanup_abandoned(db, moment)
     with make_session.begin() as db:
