@@ -148,24 +148,35 @@ def _validated(src: Any) -> BinaryIO:
 
 
 class _Recorder:
-    """Minimal reader that remembers what the header parser consumed."""
+    """Reader for the header parser that keeps every byte it took from ``src``.
+
+    It reads in blocks (a byte at a time cost most of opening a small tip) and
+    everything read, header or not, is replayed to pyrage afterwards.
+    """
+
+    BLOCK = 4096
 
     def __init__(self, src: Any) -> None:
         self._src = src
         self.seen = bytearray()
+        self._pos = 0
 
     def readline(self, limit: int = -1) -> bytes:
-        # Byte by byte through read(): works for any readable, buffered or not.
-        line = bytearray()
-        while limit < 0 or len(line) < limit:
-            byte = self._src.read(1)
-            if not byte:
+        while True:
+            end = self.seen.find(b"\n", self._pos)
+            available = len(self.seen) - self._pos
+            if end >= 0 or (0 <= limit <= available):
                 break
-            line += byte
-            if byte == b"\n":
+            block = self._src.read(self.BLOCK)
+            if not block:
                 break
-        self.seen += line
-        return bytes(line)
+            self.seen += block
+        stop = len(self.seen) if end < 0 else end + 1
+        if limit >= 0:
+            stop = min(stop, self._pos + limit)
+        line = bytes(self.seen[self._pos : stop])
+        self._pos = stop
+        return line
 
 
 def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[str | Identity]) -> None:

@@ -195,8 +195,10 @@ def demo_setup() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .dispositions_cli import register as register_dispositions
     from .retention_cli import COMMANDS as retention_commands
 
+    register_dispositions(app)
     for command in (db_group, reviewers_group, export_command, cleanup_command, demo_setup, *retention_commands):
         app.cli.add_command(command)
 

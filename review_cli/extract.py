@@ -1,0 +1,206 @@
+"""`tipbox-review attachments`: decrypt a tip's attachments to a directory.
+
+Each attachment is opened with crypto.attachments.open_attachment into a
+temporary file (mode 0600) in the output directory and checked against the
+size and SHA-256 in the tip's payload manifest; only then is it given its
+final, sanitised name, without ever replacing an existing file. On any error
+the temporary file is deleted: age authenticates per 64 KiB chunk, so a
+truncated or modified file may already have produced unauthenticated bytes.
+
+Throughput is bounded by crypto.attachments (pyrage's 8 KiB I/O callbacks,
+then unpadding and SHA-256 in the same thread); see bench/review.py. A writer
+thread was tried and measured no faster: pyrage holds the GIL while decrypting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import unicodedata
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from crypto.attachments import ContentDigest, open_attachment
+from crypto.errors import TipboxCryptoError
+
+from .errors import InputError, StateConflict, VerificationError
+from .tips import read_verified, short
+from .workspace import Keys, Workspace, commit_exclusive
+
+_BLOCK = 1024 * 1024
+_REPORT_EVERY = 1024 * 1024
+_EXT = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+_FORBIDDEN = set('<>:"/\\|?*')
+STRIPPABLE = {"JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"}
+
+
+def safe_name(name: str, attachment_id: str, id_chars: int = 8) -> str:
+    """A file name that cannot escape the directory, hide itself or collide.
+
+    Only the last path component is kept; control, format (e.g. right-to-left
+    override) and reserved characters become ``_``; leading dots and spaces are
+    dropped; the first ``id_chars`` characters of the attachment id make it unique.
+    """
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    base = "".join(
+        "_" if ch in _FORBIDDEN or unicodedata.category(ch)[0] in ("C", "Z") and ch != " " else ch for ch in base
+    )
+    base = base.strip().lstrip(". ").strip()
+    stem, ext = os.path.splitext(base)
+    if not _EXT.match(ext):
+        stem, ext = base, ""
+    stem = stem[:80].rstrip(". ") or "lampiran"
+    return f"{stem}-{attachment_id[:id_chars]}{ext.lower()}"
+
+
+@dataclass
+class Extracted:
+    attachment_id: str
+    path: Path
+    size: int
+    sha256: str  # as submitted (the manifest's), also when a stripped copy was written
+    media_type: str
+    stripped: bool | None = None  # None: not asked; False: asked but not possible
+    stripped_sha256: str | None = None
+    note: str | None = None
+
+
+class _CountingReader:
+    def __init__(self, handle: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+        self._handle = handle
+        self._on_bytes = on_bytes
+        self._pending = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._pending += len(data)
+        if self._pending >= _REPORT_EVERY or not data:
+            self._on_bytes(self._pending)
+            self._pending = 0
+        return data
+
+
+def decrypt_to(
+    src: BinaryIO, dst_path: Path, keys: Keys, expected: ContentDigest | None, on_bytes: Callable[[int], None]
+) -> None:
+    """Open one sealed attachment into a new file at ``dst_path`` (deleted on any error)."""
+    fd = os.open(dst_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb", buffering=_BLOCK) as handle:
+            open_attachment(_CountingReader(src, on_bytes), handle, [keys.age], expected)  # type: ignore[arg-type]
+    except BaseException:
+        dst_path.unlink(missing_ok=True)
+        raise
+
+
+def strip_metadata(path: Path) -> tuple[bool, str]:
+    """Re-save an image without EXIF, XMP, ICC or text chunks (Pillow). Returns (done, note)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    temp = path.with_name(path.name + ".strip")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                kind = image.format or ""
+                if kind not in STRIPPABLE:
+                    return False, f"not stripped: {kind or 'this'} format is not re-saved by tipbox-review"
+                if getattr(image, "n_frames", 1) > 1:
+                    return False, "not stripped: animated or multi-page image"
+                image.load()
+                clean = ImageOps.exif_transpose(image)  # keep the picture upright once EXIF is gone
+                clean.info = {}
+                options: dict[str, Any] = {"quality": 95} if kind in ("JPEG", "WEBP") else {}
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    clean.save(handle, format=kind, **options)
+            with Image.open(temp) as check:
+                leftover = {
+                    k for k in check.info if k in ("exif", "xmp", "icc_profile", "comment", "XML:com.adobe.xmp")
+                }
+                if len(check.getexif()) or leftover or getattr(check, "text", None):
+                    raise ValueError("metadata survived")
+        os.replace(temp, path)
+        return True, "metadata removed (EXIF, XMP, ICC, comments)"
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return False, "not stripped: not an image (PDFs and office documents keep their metadata)"
+    except (OSError, ValueError, SyntaxError):
+        return False, "not stripped: the image could not be re-saved cleanly"
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def plan(document: Mapping[str, Any], out_dir: Path) -> list[tuple[Mapping[str, Any], Path]]:
+    """(manifest entry, final path) per attachment; refuse if any final path exists."""
+    names = [safe_name(entry["name"], entry["id"]) for entry in document["attachments"]]
+    if len(set(names)) != len(names):  # same name and same id prefix: use the whole id
+        names = [safe_name(entry["name"], entry["id"], id_chars=32) for entry in document["attachments"]]
+    targets = [(entry, out_dir / name) for entry, name in zip(document["attachments"], names, strict=True)]
+    existing = [path.name for _, path in targets if path.exists()]
+    if existing:
+        raise StateConflict(f"{out_dir / existing[0]} already exists; refusing to overwrite (nothing was written)")
+    return targets
+
+
+def extract(
+    ws: Workspace,
+    keys: Keys,
+    tip_id: str,
+    meta: Mapping[str, Any],
+    document: Mapping[str, Any],
+    out_dir: Path,
+    *,
+    strip: bool = False,
+    on_start: Callable[[str, int], None] = lambda name, total: None,
+    on_bytes: Callable[[int], None] = lambda n: None,
+) -> list[Extracted]:
+    if not document["attachments"]:
+        raise InputError(f"tip {short(tip_id)} has no attachments")
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir} is not a directory")
+    sealed = {a["id"]: a for a in meta.get("attachments", [])}
+    targets = plan(document, out_dir)
+    results: list[tuple[Extracted, Path]] = []
+    try:
+        # Decrypt and verify everything first; name nothing until all of it verified.
+        for number, (entry, final) in enumerate(targets, 1):
+            what = f"attachment {number} of tip {short(tip_id)}"
+            sealed_entry = sealed.get(entry["id"])
+            source = ws.attachment_path(tip_id, entry["id"])
+            if sealed_entry is None or not source.is_file():
+                raise VerificationError(f"{what} is missing from the workspace; nothing was written")
+            if source.stat().st_size != sealed_entry["size"]:
+                read_verified(source, sealed_entry, what)
+            temp = out_dir / f".tipbox-{secrets.token_hex(8)}.partial"
+            on_start(final.name, sealed_entry["size"])
+            try:
+                with source.open("rb") as src:
+                    decrypt_to(src, temp, keys, ContentDigest(entry["size"], entry["sha256"]), on_bytes)
+            except TipboxCryptoError as exc:
+                raise VerificationError(f"{what} failed verification: {exc}; nothing was written") from None
+            result = Extracted(entry["id"], final, entry["size"], entry["sha256"], entry["type"])
+            results.append((result, temp))
+            if strip:
+                result.stripped, result.note = strip_metadata(temp)
+                if result.stripped:
+                    result.stripped_sha256 = _sha256_file(temp)
+        for result, temp in results:
+            commit_exclusive(temp, result.path)
+    finally:
+        for _, temp in results:
+            temp.unlink(missing_ok=True)
+    return [result for result, _ in results]
+
+
+def _sha256_file(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_BLOCK):
+            digest.update(chunk)
+    return digest.hexdigest()

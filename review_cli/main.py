@@ -1,0 +1,546 @@
+"""The `tipbox-review` command: one click group, and the one place errors become exit codes.
+
+Helpers raise :mod:`review_cli.errors` or crypto/'s typed errors; only
+:class:`ReviewGroup` turns them into a single line on stderr and an exit code.
+Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crypto.errors import TipboxCryptoError, TooLarge
+from crypto.identity import ReviewerIdentity, load_identity, recipient_fingerprint, save_identity
+from crypto.signing import key_fingerprint
+
+from . import dispositions as dispositions_mod
+from . import extract, importer, referral, render, tips, triage
+from .errors import EXIT_OK, EXIT_USAGE, EXIT_VERIFY, InputError, ReviewError, StateConflict, VerificationError
+from .taxonomy import AGENCIES, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
+from .workspace import Keys, Workspace, utc_now, write_atomic
+
+PROG = "tipbox-review"
+MIN_PASSPHRASE = 10
+
+EPILOG = """\b
+Exit codes (kode keluar):
+  0  success
+  1  usage or input error: bad option, unknown code or tip id, nothing to do
+  2  verification or decryption failure: bad signature, wrong passphrase,
+     tampered or truncated data, sealed to someone else, unknown version
+  3  workspace or state conflict: refusing to overwrite, data that differs
+     from what the workspace already holds
+Errors are one line on stderr and never show a tip's content.
+
+\b
+Workspace: --workspace DIR, or TIPBOX_REVIEW_WORKSPACE, or the per-user data
+directory. Identity: --identity FILE, default WORKSPACE/identity.age.
+See docs/review.md.
+"""
+
+
+class ReviewGroup(click.Group):
+    """Maps every failure to one stderr line and an exit code (the only place that does)."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = EXIT_OK
+        try:
+            result = super().main(args, prog_name or PROG, complete_var, standalone_mode=False, **extra)
+            if isinstance(result, int) and not isinstance(result, bool):
+                code = result  # click.exceptions.Exit, e.g. after --help
+        except ReviewError as exc:
+            render.error(str(exc))
+            code = exc.exit_code
+        except TooLarge as exc:
+            render.error(str(exc))
+            code = EXIT_USAGE
+        except TipboxCryptoError as exc:
+            render.error(str(exc))
+            code = EXIT_VERIFY
+        except click.ClickException as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if isinstance(exc, click.UsageError) and exc.ctx else ""
+            render.error(exc.format_message() + hint)
+            code = EXIT_USAGE
+        except click.Abort:
+            render.error("aborted")
+            code = EXIT_USAGE
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            render.error(f"{exc.strerror or type(exc).__name__}{where}")
+            code = EXIT_USAGE
+        except Exception as exc:  # a bug: its message could quote a tip, so only the type is shown
+            if os.environ.get("TIPBOX_REVIEW_DEBUG") == "1":
+                raise
+            render.error(f"internal error ({type(exc).__name__}); set TIPBOX_REVIEW_DEBUG=1 to see it, and report it")
+            code = EXIT_USAGE
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@dataclass
+class App:
+    workspace: Workspace
+    identity_path: Path
+    _keys: Keys | None = field(default=None, repr=False)
+
+    def keys(self) -> Keys:
+        """Ask for the passphrase and open the identity (about a second of scrypt), once per command."""
+        if self._keys is None:
+            if not self.identity_path.is_file():
+                raise InputError(f"no identity at {self.identity_path}: run `{PROG} keygen` or pass --identity FILE")
+            passphrase = ask_secret(f"Passphrase for {self.identity_path}")
+            self._keys = Keys.of(_load_identity(self.identity_path, passphrase))
+        return self._keys
+
+
+def ask_secret(prompt: str, *, confirm: bool = False) -> str:
+    """Read a passphrase: hidden at a terminal; one line per answer from a pipe (scripts, tests).
+
+    Never from the command line or the environment.
+    """
+    stdin = sys.stdin
+    if stdin.isatty():
+        return click.prompt(
+            prompt,
+            hide_input=True,
+            confirmation_prompt=confirm,
+            err=True,
+            value_proc=_retry_if_short if confirm else None,
+        )
+
+    def line(label: str) -> str:
+        click.echo(f"{label}: ", err=True, nl=False)
+        text = stdin.readline()
+        click.echo(err=True)
+        if not text:
+            raise click.Abort()
+        return text.rstrip("\r\n")
+
+    value = line(prompt)
+    if confirm:
+        _check_passphrase(value)
+        if line("Repeat for confirmation") != value:
+            raise InputError("the two passphrases do not match")
+    return value
+
+
+def _retry_if_short(value: str) -> str:
+    try:
+        return _check_passphrase(value)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None  # click.prompt asks again
+
+
+def _load_identity(path: Path, passphrase: str) -> ReviewerIdentity:
+    return load_identity(path, passphrase)
+
+
+def _default_workspace() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tipbox-review", appauthor=False))
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=ReviewGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TIPBOX_REVIEW_WORKSPACE",
+    help="Workspace directory (ruang kerja). Default: the per-user data directory.",
+)
+@click.option(
+    "--identity",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Passphrase-protected identity file. Default: WORKSPACE/identity.age.",
+)
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, identity: Path | None) -> None:
+    """tipbox-review: read, triage and refer tipbox tips on an offline computer.
+
+    Alat peninjau luring: membuka, memilah dan merujuk laporan tipbox.
+    Never connects to a network; everything it writes about a tip is encrypted.
+    """
+    ws = Workspace((workspace or _default_workspace()).expanduser())
+    ctx.obj = App(ws, (identity or ws.default_identity).expanduser())
+
+
+# --- identity ---------------------------------------------------------------------------------------
+
+
+def _check_passphrase(value: str) -> str:
+    if len(value) < MIN_PASSPHRASE:
+        raise InputError(f"the passphrase needs at least {MIN_PASSPHRASE} characters (a few random words are best)")
+    return value
+
+
+@cli.command()
+@click.option("--label", default="LABEL", show_default=True, help="Your pseudonym for the operator's command line.")
+@pass_app
+def keygen(app: App, label: str) -> None:
+    """Create your reviewer identity (buat identitas peninjau).
+
+    The passphrase is asked twice and never echoed. Prints the age recipient
+    and the signing key to give the operator, with their fingerprints.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", label):
+        raise InputError("--label: 1 to 64 of A-Z a-z 0-9 . _ - (a pseudonym, as the key manifest requires)")
+    path = app.identity_path
+    if path.exists():
+        raise StateConflict(f"{path} already exists; refusing to overwrite an identity")
+    passphrase = ask_secret("New passphrase", confirm=True)
+    if path.parent == app.workspace.root:
+        app.workspace.ensure()
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    identity = ReviewerIdentity.generate()
+    try:
+        save_identity(identity, path, passphrase)
+    except FileExistsError:
+        raise StateConflict(f"{path} already exists; refusing to overwrite an identity") from None
+    _identity_card(identity, label, path)
+    render.echo("Back up the identity file; without it and its passphrase no tip sealed to you can be read.")
+
+
+@cli.command()
+@pass_app
+def whoami(app: App) -> None:
+    """Show your recipient and signing key again (needs the passphrase)."""
+    _identity_card(app.keys().identity, "LABEL", app.identity_path)
+
+
+def _identity_card(identity: ReviewerIdentity, label: str, path: Path) -> None:
+    render.identity_card(
+        identity.recipient,
+        recipient_fingerprint(identity.recipient),
+        identity.signing_public_key,
+        key_fingerprint(identity.signing_public_key),
+        label,
+        path,
+    )
+
+
+# --- import / list / show ---------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--expect-server-key", metavar="FINGERPRINT", help="Refuse unless the bundle's signer has this fingerprint."
+)
+@click.option("--skip-unreadable", is_flag=True, help="Import the other tips when some are not sealed to you.")
+@pass_app
+def import_command(app: App, bundle: Path, expect_server_key: str | None, skip_unreadable: bool) -> None:
+    """Verify an export bundle and copy its ciphertext in (impor bundel).
+
+    The first import pins the server's signing key; a bundle signed by any
+    other key later is refused. Importing the same or an overlapping bundle
+    again is harmless: identical tips are skipped.
+    """
+    ws = app.workspace
+    with ws.lock():
+        signer = importer.check_signer(ws, bundle, expect_server_key)
+        keys = app.keys()
+        with render.byte_progress() as progress:
+            progress.start("importing", bundle.stat().st_size)
+            report = importer.import_bundle(
+                ws, keys, bundle, signer, skip_unreadable=skip_unreadable, on_bytes=progress.advance
+            )
+    if signer.pin_now:
+        render.pinned_banner(signer.fingerprint)
+    render.import_report(report)
+
+
+def _codes_option(name: str, choices: Any, help_text: str, multiple: bool = True) -> Any:
+    return click.option(name, multiple=multiple, type=click.Choice(list(choices), case_sensitive=False), help=help_text)
+
+
+class RegionCode(click.ParamType):
+    name = "CODE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from .regions import valid_code
+
+        if not isinstance(value, str) or not valid_code(value.strip()):
+            self.fail("a Kemendagri code looks like 18 (province) or 18.09 (kabupaten/kota)", param, ctx)
+        return value.strip()
+
+
+@cli.command("list")
+@_codes_option("--status", STATUSES, "Only tips with this status (repeatable).")
+@_codes_option("--category", CATEGORIES, "Only this category (repeatable).")
+@_codes_option("--priority", PRIORITIES, "Only this priority (repeatable).")
+@click.option(
+    "--region", multiple=True, type=RegionCode(), help="Only this region or what lies in it: 18 matches 18.09."
+)
+@click.option("--sort", type=click.Choice(tips.SORTS), default="received", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts instead of a table.")
+@pass_app
+def list_command(
+    app: App,
+    status: tuple[str, ...],
+    category: tuple[str, ...],
+    priority: tuple[str, ...],
+    region: tuple[str, ...],
+    sort: str,
+    as_json: bool,
+) -> None:
+    """List imported tips (daftar laporan). Newest first unless --sort says otherwise."""
+    keys = app.keys()
+    with app.workspace.lock():
+        listing = tips.load_listing(app.workspace, keys)
+    rows = tips.sort_rows(
+        tips.filter_rows(
+            listing.rows,
+            status=tuple(s.lower() for s in status),
+            category=tuple(c.upper() for c in category),
+            priority=tuple(p.upper() for p in priority),
+            region=region,
+        ),
+        sort,
+    )
+    if as_json:
+        render.tips_json(rows)
+    else:
+        render.tips_table(rows)
+    if listing.unreadable:
+        for reason in listing.unreadable:
+            render.warn(reason)
+        raise VerificationError(f"{len(listing.unreadable)} tip(s) could not be opened (listed above)")
+
+
+def _open(app: App, tip_prefix: str) -> tuple[str, dict[str, Any], dict[str, Any], Keys]:
+    tip_id = app.workspace.resolve(tip_prefix)
+    meta = app.workspace.read_meta(tip_id)
+    assert meta is not None
+    keys = app.keys()
+    return tip_id, meta, tips.open_payload(app.workspace, keys, tip_id, meta), keys
+
+
+lang_option = click.option(
+    "--lang", type=click.Choice(LANGS), default="id", show_default=True, help="id: Bahasa Indonesia; en: English."
+)
+
+
+@cli.command()
+@click.argument("tip")
+@lang_option
+@pass_app
+def show(app: App, tip: str, lang: str) -> None:
+    """Show one tip in full (tampilkan laporan). TIP is its id or a unique prefix."""
+    tip_id, meta, document, keys = _open(app, tip)
+    record = triage.load(app.workspace, keys, tip_id)
+    render.tip_detail(tip_id, meta, document, record, lang)
+
+
+# --- attachments / triage / refer -------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("tip")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the files to (created if missing).",
+)
+@click.option(
+    "--strip-metadata",
+    is_flag=True,
+    help="Re-save images without EXIF/XMP/ICC (Pillow); other types are reported as not stripped.",
+)
+@pass_app
+def attachments(app: App, tip: str, out_dir: Path, strip_metadata: bool) -> None:
+    """Decrypt a tip's attachments and verify each SHA-256 (buka lampiran).
+
+    Never overwrites a file. File names are sanitised and made unique.
+    """
+    tip_id, meta, document, keys = _open(app, tip)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with render.byte_progress() as progress:
+        results = extract.extract(
+            app.workspace,
+            keys,
+            tip_id,
+            meta,
+            document,
+            out_dir,
+            strip=strip_metadata,
+            on_start=progress.start,
+            on_bytes=progress.advance,
+        )
+    render.attachments_done(results)
+
+
+@cli.command("triage")
+@click.argument("tip")
+@click.option(
+    "--category", type=click.Choice(list(CATEGORIES), case_sensitive=False), help="Category code (see `codes`)."
+)
+@click.option("--priority", type=click.Choice(list(PRIORITIES), case_sensitive=False), help="P1..P4; needs --reason.")
+@click.option("--reason", help="Why this priority (required with --priority).")
+@click.option(
+    "--region", multiple=True, type=RegionCode(), help="Region code, e.g. 18 or 18.09 (repeatable; replaces)."
+)
+@_codes_option("--target", AGENCIES, "Referral agency code (repeatable; replaces).")
+@click.option("--notes", help="Free notes (replace earlier notes; kept encrypted, never sent anywhere).")
+@click.option("--status", type=click.Choice(list(STATUSES), case_sensitive=False))
+@click.option("--hold-until", type=click.DateTime(formats=["%Y-%m-%d"]), help="With --status hold: the end date.")
+@click.option("--hold-reason", type=click.Choice(list(HOLD_REASONS), case_sensitive=False), help="With --status hold.")
+@pass_app
+def triage_command(
+    app: App,
+    tip: str,
+    category: str | None,
+    priority: str | None,
+    reason: str | None,
+    region: tuple[str, ...],
+    target: tuple[str, ...],
+    notes: str | None,
+    status: str | None,
+    hold_until: datetime | None,
+    hold_reason: str | None,
+) -> None:
+    """Set category, priority, region, agency, notes or status (pilah laporan).
+
+    Every change is kept in the tip's history with the time and your key's
+    fingerprint. Run `tipbox-review codes` for the codes.
+    """
+    change = triage.Change(
+        category=category,
+        priority=priority,
+        reason=reason,
+        regions=list(region) or None,
+        targets=list(target) or None,
+        notes=notes,
+        status=status,
+        hold_until=hold_until.date() if hold_until else None,
+        hold_reason=hold_reason,
+    )
+    if change.empty():
+        raise InputError("nothing to change: give at least one option (see tipbox-review triage --help)")
+    tip_id, meta, document, keys = _open(app, tip)
+    with app.workspace.lock():
+        record = triage.load(app.workspace, keys, tip_id)
+        changes = triage.apply_change(record, change, by=keys.fingerprint, now=utc_now())
+        if changes:
+            triage.save(app.workspace, keys, record)
+    render.triage_changes(tip_id, changes)
+
+
+@cli.command()
+@click.argument("tip")
+@click.option(
+    "--to",
+    "agency",
+    required=True,
+    type=click.Choice(list(AGENCIES), case_sensitive=False),
+    help="The receiving agency (see `codes`).",
+)
+@click.option("--format", "fmt", type=click.Choice(referral.FORMATS), default="md", show_default=True)
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@lang_option
+@pass_app
+def refer(app: App, tip: str, agency: str, fmt: str, out_file: Path, lang: str) -> None:
+    """Write a referral packet for an agency (buat paket rujukan), marked RAHASIA.
+
+    Needs a triaged priority and category. Never includes the source's contact
+    unless the source consented in the tip. Records the referral in the tip's
+    history and marks it referred.
+    """
+    if out_file.exists():
+        raise StateConflict(f"{out_file} already exists; refusing to overwrite")
+    tip_id, meta, document, keys = _open(app, tip)
+    with app.workspace.lock():
+        record = triage.load(app.workspace, keys, tip_id)
+        current = record["current"]
+        triage.require_referable(current, document["answers"].get("category"), tip_id)
+        now = utc_now()
+        packet = referral.build_packet(tip_id, meta, document, current, record["history"], agency.upper(), lang, now)
+        if fmt == "md":
+            data = referral.to_markdown(packet).encode()
+        elif fmt == "json":
+            data = referral.to_json(packet)
+        else:
+            from .pdf import render_pdf
+
+            data = render_pdf(packet)
+        write_atomic(out_file, data, exclusive=True)
+        digest = hashlib.sha256(data).hexdigest()
+        triage.record_referral(
+            record, agency=agency.upper(), fmt=fmt, lang=lang, sha256=digest, by=keys.fingerprint, now=now
+        )
+        triage.save(app.workspace, keys, record)
+    render.echo(f"wrote {out_file} ({fmt}, {len(data)} bytes, sha256 {digest})")
+    render.echo(
+        f"tip {tip_id[:8]} is now {record['current']['status']}; referred to {', '.join(record['current']['targets'])}"
+    )
+
+
+# --- dispositions / codes ---------------------------------------------------------------------------
+
+
+@cli.group()
+def dispositions() -> None:
+    """Signed status changes for the server (disposisi bertanda tangan)."""
+
+
+@dispositions.command("export")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--all", "everything", is_flag=True, help="List every triaged tip's current state, not only changes.")
+@pass_app
+def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
+    """Write statuses, holds and closures since the last export, signed with your key.
+
+    Only tip ids, statuses, hold end dates and hold reason codes: no content,
+    no notes. The operator imports it with `tipbox dispositions import FILE`.
+    """
+    if out_file.exists():
+        raise StateConflict(f"{out_file} already exists; refusing to overwrite")
+    keys = app.keys()
+    ws = app.workspace
+    with ws.lock():
+        currents = tips.load_listing(ws, keys).triage  # triage records, through the verified cache
+        state = dispositions_mod.load_state(ws, keys)
+        export = dispositions_mod.build_export(currents, state, keys, utc_now(), everything=everything)
+        if not export.entries:
+            render.echo("nothing changed since the last export; no file written (use --all to repeat everything)")
+            return
+        write_atomic(out_file, export.data, exclusive=True)
+        dispositions_mod.save_state(ws, keys, export.state)
+    counts: dict[str, int] = {}
+    for entry in export.entries:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    render.echo(f"wrote {out_file}: {len(export.entries)} dispositions ({summary}), id {export.document['body']['id']}")
+    render.echo(f"signed by {keys.fingerprint}")
+
+
+@cli.command("codes")
+def codes_command() -> None:
+    """List every code: categories, priorities, statuses, hold reasons, agencies."""
+    render.codes()
+
+
+def main() -> None:
+    cli.main(prog_name=PROG)

@@ -1,0 +1,443 @@
+"""Referral packets: what a reviewer sends the agency that must act (DOMAIN.md).
+
+One packet is built as data (:func:`build_packet`) and written as Markdown,
+JSON or PDF (:mod:`review_cli.pdf`). It holds the case reference, category and
+indicative legal basis, priority and why, chronology, region codes and names,
+victims and perpetrators as the source described them, the evidence list with
+the SHA-256 of each file as submitted, safety notes, whether LPSK protection
+should be considered, the receiving agency and its contact, and the RAHASIA
+marking. It never holds the source's contact unless the tip's
+``contact_consent`` is true, nor the source's file names (they can identify a
+person), nor the reviewer's triage notes.
+
+Source text is untrusted: control characters are removed, and in Markdown it
+is escaped or fenced so it cannot add links, images or HTML to the packet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from . import regions as region_data
+from .taxonomy import (
+    AGE_BANDS,
+    AGENCIES,
+    CATEGORIES,
+    CHILD_AGE_BANDS,
+    DANGER,
+    HOW_KNOWN,
+    LEGAL_BASIS,
+    LEGAL_NOTE,
+    LPSK_LAW,
+    ONGOING,
+    PRIORITIES,
+)
+from .workspace import iso
+
+PACKET_TYPE = "tipbox-referral"
+PACKET_VERSION = 1
+MARKING = "RAHASIA"
+FORMATS = ("md", "json", "pdf")
+
+L: dict[str, tuple[str, str]] = {
+    "title": ("Paket Rujukan", "Referral packet"),
+    "marking": (
+        "RAHASIA: hanya untuk lembaga penerima; jangan diteruskan tanpa dasar hukum.",
+        "RAHASIA (CONFIDENTIAL): for the receiving agency only; do not forward without a legal basis.",
+    ),
+    "case": ("Nomor rujukan", "Case reference"),
+    "date": ("Tanggal rujukan", "Date of referral"),
+    "to": ("Kepada", "To"),
+    "contact": ("Kontak lembaga", "Agency contact"),
+    "contact_check": ("Periksa kembali kontak sebelum mengirim.", "Check the contact details before sending."),
+    "s_category": ("Kategori dan dasar hukum", "Category and legal basis"),
+    "s_priority": ("Prioritas dan alasannya", "Priority and why"),
+    "refer_within": ("Rujuk dalam", "Refer within"),
+    "reason": ("Alasan", "Reason"),
+    "danger": ("Tanda bahaya dari pelapor", "Danger signs ticked by the source"),
+    "s_chronology": ("Kronologi", "Chronology"),
+    "received": ("Laporan diterima (dibulatkan ke jam, UTC)", "Tip received (rounded to the hour, UTC)"),
+    "when": ("Waktu kejadian menurut pelapor", "When, according to the source"),
+    "ongoing": ("Masih berlangsung", "Still happening"),
+    "how_known": ("Cara pelapor mengetahui", "How the source knows"),
+    "description": ("Uraian pelapor", "The source's account"),
+    "earlier": ("Rujukan sebelumnya", "Earlier referrals"),
+    "s_region": ("Wilayah", "Region"),
+    "place": ("Tempat (uraian pelapor)", "Place (source's words)"),
+    "s_people": ("Korban dan terduga pelaku (sebagaimana dilaporkan)", "Victims and perpetrators (as described)"),
+    "victims_count": ("Jumlah korban", "Number of victims"),
+    "victims_age": ("Usia korban", "Age of victims"),
+    "victims_nat": ("Kewarganegaraan korban", "Nationality of victims"),
+    "responsible": ("Terduga pelaku / pihak yang bertanggung jawab", "Suspected perpetrators / those responsible"),
+    "online": ("Tempat daring (URL, akun, nomor telepon)", "Online places (URLs, accounts, phone numbers)"),
+    "s_evidence": ("Daftar bukti", "Evidence"),
+    "evidence_note": (
+        "SHA-256 dihitung atas berkas sebagaimana dikirim pelapor. Nama berkas asli tidak dicantumkan untuk "
+        "melindungi pelapor. Salinan yang metadatanya dihapus memiliki SHA-256 lain.",
+        "SHA-256 of each file as the source submitted it. Original file names are left out to protect the "
+        "source. Copies with metadata removed have a different SHA-256.",
+    ),
+    "no_evidence": ("Tidak ada lampiran.", "No attachments."),
+    "attachment": ("Lampiran", "Attachment"),
+    "bytes": ("bita", "bytes"),
+    "s_safety": ("Catatan keselamatan", "Safety notes"),
+    "s_lpsk": ("Perlindungan LPSK", "LPSK protection"),
+    "lpsk_yes": ("Perlu dipertimbangkan", "Should be considered"),
+    "lpsk_no": (
+        "Tidak ada indikasi khusus; nilai kembali bila muncul ancaman terhadap saksi atau korban.",
+        "No specific indication; reassess if witnesses or victims are threatened.",
+    ),
+    "s_source": ("Kontak pelapor", "Source contact"),
+    "source_none": (
+        "Pelapor anonim. Identitas pelapor tidak diketahui dan tidak boleh dicari.",
+        "The source is anonymous. Their identity is unknown and must not be sought.",
+    ),
+    "source_consent": (
+        "Pelapor memberikan kontak berikut dan menyetujui untuk dihubungi. Gunakan hanya untuk tindak lanjut "
+        "perkara ini; jangan pernah diungkapkan kepada pihak lain.",
+        "The source gave this contact and agreed to be contacted. Use it only to follow up this case; never "
+        "disclose it to anyone else.",
+    ),
+    "unknown": ("tidak diketahui", "not known"),
+    "page": ("Halaman", "Page"),
+    "generated": ("Dibuat dengan tipbox-review", "Made with tipbox-review"),
+}
+
+
+def t(key: str, lang: str) -> str:
+    return L[key][0 if lang == "id" else 1]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(value: Any) -> str | None:
+    """Source text without control or bidi-format characters (newlines and tabs kept)."""
+    if not isinstance(value, str):
+        return None
+    text = _CONTROL.sub("", value)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cf")
+    return text.strip() or None
+
+
+def _term(table: Mapping[str, Any], code: Any, lang: str) -> dict[str, str] | None:
+    if not isinstance(code, str) or not code:
+        return None
+    term = table.get(code)
+    return {"code": code, "text": term.name(lang) if term else clean(code) or "?"}
+
+
+def case_reference(tip_id: str) -> str:
+    return f"TB-{tip_id[:8].upper()}"
+
+
+def _is_child_case(category: str, answers: Mapping[str, Any]) -> bool:
+    return category.startswith("ANAK-") or answers.get("victims_age_band") in CHILD_AGE_BANDS
+
+
+def _safety_notes(category: str, answers: Mapping[str, Any], consent: bool, has_evidence: bool, lang: str) -> list[str]:
+    i = 0 if lang == "id" else 1
+    notes = [
+        (
+            "Pelapor anonim: jangan mencoba mengidentifikasi, melacak, atau menghubungi pelapor"
+            + (" selain melalui kontak yang ia berikan." if consent else "."),
+            "The source is anonymous: do not try to identify, trace or contact them"
+            + (" other than through the contact they gave." if consent else "."),
+        ),
+        (
+            "Jangan memberi tahu terduga pelaku, anggota keluarga atau majikan yang mungkin terlibat, atau tokoh "
+            "setempat yang dekat dengan mereka, bahwa ada laporan.",
+            "Do not let suspected perpetrators, family members or employers who may be involved, or local figures "
+            "close to them, learn that a report exists.",
+        ),
+        (
+            "Utamakan keselamatan korban: jangan mendatangi lokasi atau menghadapi terduga pelaku dengan cara yang "
+            "mengungkap adanya laporan sebelum korban aman.",
+            "Put the victims' safety first: do not visit the place or confront suspects in a way that reveals a "
+            "report was made before the victims are safe.",
+        ),
+        (
+            "Isi laporan berasal dari satu sumber anonim dan belum diverifikasi; periksa secara mandiri sebelum "
+            "bertindak.",
+            "The content comes from one anonymous source and is unverified; check it independently before acting.",
+        ),
+    ]
+    if _is_child_case(category, answers):
+        notes.append(
+            (
+                "Identitas anak wajib dirahasiakan. Wawancarai anak hanya dengan pendamping dan prosedur ramah anak "
+                "(UPTD PPA, psikolog); hindari pemeriksaan berulang.",
+                "A child's identity must be kept confidential. Interview children only with a companion and "
+                "child-friendly procedures (UPTD PPA, psychologist); avoid repeated questioning.",
+            )
+        )
+    if category in ("ANAK-DARING", "ANAK-ESKA", "ANAK-KS") and has_evidence:
+        notes.append(
+            (
+                "Jangan menyebarkan, meneruskan, atau menyimpan salinan materi kekerasan seksual anak di luar jalur "
+                "pembuktian resmi.",
+                "Do not share, forward or keep copies of child sexual abuse material outside the formal evidence "
+                "chain.",
+            )
+        )
+    if answers.get("online_places"):
+        notes.append(
+            (
+                "Jangan berinteraksi dengan akun, nomor, atau situs yang disebut dengan cara yang dapat memperingatkan "
+                "pelaku (mengirim pesan, mengikuti, melapor secara terbuka).",
+                "Do not interact with the accounts, numbers or sites named in a way that could alert the "
+                "perpetrators (messaging, following, public reports).",
+            )
+        )
+    danger = answers.get("danger") or []
+    if category == "TPPO-PMI" or (isinstance(danger, list) and "leaving_soon" in danger):
+        notes.append(
+            (
+                "Bila keberangkatan atau pemindahan sudah dekat, koordinasikan dengan Imigrasi dan BP2MI untuk "
+                "mencegahnya tanpa mengungkap sumber informasi.",
+                "If a departure or transfer is imminent, coordinate with Immigration and BP2MI to stop it without "
+                "revealing the source of the information.",
+            )
+        )
+    return [n[i] for n in notes]
+
+
+def _lpsk(category: str, priority: str, answers: Mapping[str, Any], targets: list[str], lang: str) -> dict[str, Any]:
+    i = 0 if lang == "id" else 1
+    reasons: list[tuple[str, str]] = []
+    if answers.get("danger"):
+        reasons.append(("pelapor menandai tanda bahaya", "the source ticked danger signs"))
+    if answers.get("how_known") == "victim":
+        reasons.append(("pelapor menyatakan dirinya korban", "the source says they are the victim"))
+    if priority == "P1":
+        reasons.append(("prioritas darurat", "emergency priority"))
+    if category.startswith("TPPO-") or category in ("ANAK-KS", "ANAK-ESKA", "ANAK-DARING", "ANAK-JUAL"):
+        reasons.append(
+            (
+                "kategori ini termasuk tindak pidana yang saksi dan korbannya dapat dilindungi LPSK",
+                "witnesses and victims of this kind of crime can be protected by LPSK",
+            )
+        )
+    if "LPSK" in targets:
+        reasons.append(("peninjau telah merujuk ke LPSK", "the reviewer referred the case to LPSK"))
+    return {
+        "consider": bool(reasons),
+        "summary": t("lpsk_yes", lang) if reasons else t("lpsk_no", lang),
+        "reasons": [r[i] for r in reasons],
+        "law": LPSK_LAW[i],
+        "contact": AGENCIES["LPSK"].contact(lang),
+    }
+
+
+def build_packet(
+    tip_id: str,
+    meta: Mapping[str, Any],
+    document: Mapping[str, Any],
+    current: Mapping[str, Any],
+    history: list[Mapping[str, Any]],
+    agency_code: str,
+    lang: str,
+    now: datetime,
+) -> dict[str, Any]:
+    answers = document.get("answers", {})
+    category = current.get("category") or answers.get("category")
+    priority = PRIORITIES[current["priority"]]
+    agency = AGENCIES[agency_code]
+    i = 0 if lang == "id" else 1
+    regions = region_data.load()
+    region_codes = list(current.get("regions") or [])
+    if not region_codes:
+        fallback = clean(answers.get("regency")) or clean(answers.get("province"))
+        if fallback and region_data.valid_code(fallback):
+            region_codes = [fallback]
+    danger = answers.get("danger") if isinstance(answers.get("danger"), list) else []
+    consent = answers.get("contact_consent") is True and bool(clean(answers.get("contact")))
+    evidence = [
+        {"n": n, "type": clean(a["type"]) or "application/octet-stream", "size": a["size"], "sha256": a["sha256"]}
+        for n, a in enumerate(document.get("attachments", []), 1)
+    ]
+    earlier: list[dict[str, str]] = []
+    for h in history:  # the first referral to each other agency, so the receiver knows who else acts
+        to = h.get("referral", {}).get("to") if isinstance(h.get("referral"), dict) else None
+        if to in AGENCIES and to != agency_code and all(e["to"] != to for e in earlier):
+            earlier.append({"at": h["at"], "to": to, "name": AGENCIES[to].name(lang)})
+    online = answers.get("online_places") if isinstance(answers.get("online_places"), list) else []
+    victims_count = answers.get("victims_count")
+    return {
+        "type": PACKET_TYPE,
+        "v": PACKET_VERSION,
+        "marking": MARKING,
+        "case_reference": case_reference(tip_id),
+        "created": iso(now),
+        "lang": lang,
+        "agency": {"code": agency.code, "name": agency.name(lang), "contact": agency.contact(lang)},
+        "category": {"code": category, "name": CATEGORIES[category].name(lang)},
+        "legal_basis": [entry[i] for entry in LEGAL_BASIS[category]],
+        "legal_note": LEGAL_NOTE[i],
+        "priority": {
+            "code": priority.code,
+            "name": priority.name(lang),
+            "within": priority.within(lang),
+            "meaning": priority.meaning(lang),
+            "reason": clean(current.get("priority_reason")),
+        },
+        "danger": [_term(DANGER, d, lang) for d in danger if isinstance(d, str)],
+        "chronology": {
+            "received": meta["received"],
+            "when": clean(answers.get("when")),
+            "ongoing": _term(ONGOING, answers.get("ongoing"), lang),
+            "how_known": _term(HOW_KNOWN, answers.get("how_known"), lang),
+            "description": clean(answers.get("description")),
+            "earlier_referrals": earlier,
+        },
+        "region": [{"code": c, "name": regions.describe(c).partition(" ")[2] or None} for c in region_codes],
+        "place": clean(answers.get("place")),
+        "victims": {
+            "count": victims_count if isinstance(victims_count, int) and not isinstance(victims_count, bool) else None,
+            "age_band": _term(AGE_BANDS, answers.get("victims_age_band"), lang),
+            "nationality": clean(answers.get("victims_nationality")),
+        },
+        "perpetrators": {"description": clean(answers.get("responsible"))},
+        "online_places": [c for c in (clean(p) for p in online) if c],
+        "evidence": evidence,
+        "evidence_note": t("evidence_note", lang),
+        "safety_notes": _safety_notes(category, answers, consent, bool(evidence), lang),
+        "lpsk": _lpsk(category, priority.code, answers, list(current.get("targets") or []), lang),
+        "source_contact": clean(answers.get("contact")) if consent else None,
+        "source_contact_note": t("source_consent" if consent else "source_none", lang),
+    }
+
+
+def to_json(packet: Mapping[str, Any]) -> bytes:
+    return json.dumps(packet, ensure_ascii=False, indent=2).encode() + b"\n"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~&:])")
+
+
+def md_inline(text: str | None, lang: str) -> str:
+    if not text:
+        return f"_{t('unknown', lang)}_"
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def md_block(text: str | None, lang: str) -> str:
+    """Untrusted multi-line text in a fence no backtick/tilde run inside it can close."""
+    if not text:
+        return f"_{t('unknown', lang)}_"
+    longest = max((len(m) for m in re.findall(r"~+", text)), default=0)
+    fence = "~" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def to_markdown(packet: Mapping[str, Any]) -> str:
+    lang = packet["lang"]
+    p = packet
+    out: list[str] = []
+    add = out.append
+    add(f"# {MARKING}: {t('title', lang)} {p['case_reference']}")
+    add("")
+    add(f"**{t('marking', lang)}**")
+    add("")
+    add("| | |\n|---|---|")
+    add(f"| {t('case', lang)} | {p['case_reference']} |")
+    add(f"| {t('date', lang)} | {p['created']} |")
+    add(f"| {t('to', lang)} | {p['agency']['code']}: {p['agency']['name']} |")
+    add(f"| {t('contact', lang)} | {p['agency']['contact']} ({t('contact_check', lang)}) |")
+    add("")
+    add(f"## 1. {t('s_category', lang)}")
+    add("")
+    add(f"**{p['category']['code']}**: {p['category']['name']}")
+    add("")
+    out.extend(f"- {line}" for line in p["legal_basis"])
+    add("")
+    add(f"_{p['legal_note']}_")
+    add("")
+    add(f"## 2. {t('s_priority', lang)}")
+    add("")
+    pr = p["priority"]
+    add(f"**{pr['code']} {pr['name']}**: {pr['meaning']}. {t('refer_within', lang)}: **{pr['within']}**.")
+    add("")
+    add(f"{t('reason', lang)}:")
+    add("")
+    add(md_block(pr["reason"], lang))
+    if p["danger"]:
+        add("")
+        add(f"{t('danger', lang)}:")
+        add("")
+        out.extend(f"- **{d['text']}**" for d in p["danger"])
+    add("")
+    add(f"## 3. {t('s_chronology', lang)}")
+    add("")
+    ch = p["chronology"]
+    add(f"- {t('received', lang)}: {ch['received']}")
+    add(f"- {t('when', lang)}: {md_inline(ch['when'], lang)}")
+    add(f"- {t('ongoing', lang)}: {ch['ongoing']['text'] if ch['ongoing'] else md_inline(None, lang)}")
+    add(f"- {t('how_known', lang)}: {ch['how_known']['text'] if ch['how_known'] else md_inline(None, lang)}")
+    for earlier in ch["earlier_referrals"]:
+        add(f"- {t('earlier', lang)}: {earlier['at']}, {earlier['to']} ({earlier['name']})")
+    add("")
+    add(f"{t('description', lang)}:")
+    add("")
+    add(md_block(ch["description"], lang))
+    add("")
+    add(f"## 4. {t('s_region', lang)}")
+    add("")
+    if p["region"]:
+        out.extend(f"- {r['code']}{' ' + r['name'] if r['name'] else ''}" for r in p["region"])
+    else:
+        add(f"- {md_inline(None, lang)}")
+    add(f"- {t('place', lang)}: {md_inline(p['place'], lang)}")
+    add("")
+    add(f"## 5. {t('s_people', lang)}")
+    add("")
+    v = p["victims"]
+    add(f"- {t('victims_count', lang)}: {v['count'] if v['count'] is not None else md_inline(None, lang)}")
+    add(f"- {t('victims_age', lang)}: {v['age_band']['text'] if v['age_band'] else md_inline(None, lang)}")
+    add(f"- {t('victims_nat', lang)}: {md_inline(v['nationality'], lang)}")
+    add("")
+    add(f"{t('responsible', lang)}:")
+    add("")
+    add(md_block(p["perpetrators"]["description"], lang))
+    add("")
+    add(f"{t('online', lang)}:")
+    add("")
+    add(md_block("\n".join(p["online_places"]) or None, lang))
+    add("")
+    add(f"## 6. {t('s_evidence', lang)}")
+    add("")
+    if p["evidence"]:
+        add(f"| # | {t('attachment', lang)} | {t('bytes', lang)} | SHA-256 |\n|---|---|---|---|")
+        out.extend(
+            f"| {e['n']} | {md_inline(e['type'], lang)} | {e['size']} | `{e['sha256']}` |" for e in p["evidence"]
+        )
+        add("")
+        add(f"_{p['evidence_note']}_")
+    else:
+        add(t("no_evidence", lang))
+    add("")
+    add(f"## 7. {t('s_safety', lang)}")
+    add("")
+    out.extend(f"- {note}" for note in p["safety_notes"])
+    add("")
+    add(f"## 8. {t('s_lpsk', lang)}")
+    add("")
+    lp = p["lpsk"]
+    add(f"**{lp['summary']}**" + (f": {'; '.join(lp['reasons'])}." if lp["reasons"] else ""))
+    add("")
+    add(f"{lp['law']}. LPSK: {lp['contact']}.")
+    add("")
+    add(f"## 9. {t('s_source', lang)}")
+    add("")
+    add(p["source_contact_note"])
+    if p["source_contact"]:
+        add("")
+        add(md_block(p["source_contact"], lang))
+    add("")
+    add(f"**{MARKING}**: {t('generated', lang)}, {p['case_reference']}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,244 @@
+"""Builders for review CLI tests: a stand-in server that seals tips and signs bundles,
+a workspace snapshot to prove a refusal touched nothing, and PDF text extraction."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+
+from crypto import bundle, envelope, padding, payload
+from crypto.attachments import seal_attachment
+from crypto.bundle import BundleFile
+from crypto.signing import canonical_json, key_fingerprint, public_key_b64
+
+PASSPHRASE = "kata sandi peninjau yang panjang"
+
+ANSWERS: dict[str, Any] = {
+    "danger": ["danger_now", "leaving_soon"],
+    "category": "ANAK-EKO",
+    "description": "Anak-anak bekerja di kapal\nsetiap malam",
+    "province": "35",
+    "regency": "35.72",
+    "place": "pelabuhan",
+    "when": "sejak Agustus",
+    "ongoing": "yes",
+    "victims_count": 4,
+    "victims_age_band": "13-17",
+    "victims_nationality": "WNI",
+    "responsible": "mandor kapal bernama X",
+    "online_places": ["https://x.invalid/lowongan", "@perekrut"],
+    "how_known": "saw",
+    "contact": "Signal +62 812 0000 0000",
+    "contact_consent": False,
+}
+
+
+@dataclass
+class SealedTip:
+    id: str
+    entry: dict[str, Any]
+    files: list[tuple[str, bytes]]
+    document: dict[str, Any]
+
+
+@dataclass
+class FakeServer:
+    recipients: list[str]
+    key: nacl.signing.SigningKey = field(default_factory=nacl.signing.SigningKey.generate)
+
+    @property
+    def public_key(self) -> str:
+        return public_key_b64(self.key)
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.public_key)
+
+    def tip(
+        self,
+        answers: dict[str, Any] | None = None,
+        *,
+        sealed_by: str = "browser",
+        manifest_sealed_by: str | None = None,
+        files: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+        recipients: list[str] | None = None,
+        version: int | None = None,
+        leave_out_attachment: bool = False,
+        received: str = "2026-11-23T11:00:00Z",
+        tip_id: str | None = None,
+    ) -> SealedTip:
+        tip_id = tip_id or os.urandom(16).hex()
+        to = recipients or self.recipients
+        manifest, sealed_files = [], []
+        for name, media_type, content in files:
+            attachment_id = os.urandom(16).hex()
+            out = io.BytesIO()
+            digest = seal_attachment(io.BytesIO(content), out, to)
+            manifest.append(
+                {"id": attachment_id, "name": name, "type": media_type, "size": digest.size, "sha256": digest.sha256}
+            )
+            sealed_files.append((attachment_id, out.getvalue()))
+        document = payload.build(
+            dict(ANSWERS if answers is None else answers), lang="id", sealed_by=sealed_by, attachments=manifest
+        )
+        if version is None:
+            sealed = payload.seal_tip(document, to)
+        else:
+            raw = canonical_json({**document, "v": version})
+            sealed = envelope.seal_bytes(padding.pad(raw), to)
+        files_out = [(bundle.payload_path(tip_id), sealed)]
+        entries = []
+        for n, (attachment_id, data) in enumerate(sealed_files):
+            if leave_out_attachment and n == 0:
+                continue
+            path = bundle.attachment_path(tip_id, attachment_id)
+            files_out.append((path, data))
+            entries.append(
+                {"id": attachment_id, "path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            )
+        entry = {
+            "id": tip_id,
+            "received": received,
+            "sealed_by": manifest_sealed_by or sealed_by,
+            "key_fingerprint": "TEST",
+            "payload": {
+                "path": bundle.payload_path(tip_id),
+                "size": len(sealed),
+                "sha256": hashlib.sha256(sealed).hexdigest(),
+            },
+            "attachments": entries,
+        }
+        return SealedTip(tip_id, entry, files_out, document)
+
+    def bundle(self, path: Path, tips: list[SealedTip], key: nacl.signing.SigningKey | None = None) -> Path:
+        body = {
+            "type": bundle.DOCUMENT_TYPE,
+            "v": 1,
+            "created": "2026-11-23T12:00:00Z",
+            "since": None,
+            "tips": [t.entry for t in tips],
+        }
+        listed = {e["path"] for t in tips for e in [t.entry["payload"], *t.entry["attachments"]]}
+        files = [
+            BundleFile(p, len(d), hashlib.sha256(d).hexdigest(), lambda d=d: io.BytesIO(d))
+            for t in tips
+            for p, d in t.files
+            if p in listed
+        ]
+        with path.open("wb") as handle:
+            bundle.write_bundle(handle, body, files, key or self.key)
+        return path
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes (to assert a refusal changed nothing)."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"
+    }
+
+
+def pdf_text(data: bytes) -> str:
+    """The text fpdf2 drew, decoded through each font's ToUnicode CMap (or Latin-1 for core fonts).
+
+    A small reader for what fpdf2 writes (objects, Flate streams, ``Tf``/``Tj``),
+    enough to assert what a page says without adding a PDF library.
+    """
+    objects: dict[int, tuple[bytes, bytes | None]] = {}
+    for match in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S):
+        head, _, rest = match.group(2).partition(b"stream")
+        stream = None
+        if rest:
+            stream = rest.lstrip(b"\r\n").rsplit(b"endstream", 1)[0].rstrip(b"\r\n")
+            if b"/FlateDecode" in head:
+                stream = zlib.decompress(stream)
+        objects[int(match.group(1))] = (head, stream)
+
+    def cmap_of(font_head: bytes) -> dict[int, str] | None:
+        ref = re.search(rb"/ToUnicode (\d+) 0 R", font_head)
+        if ref is None:
+            return None
+        mapping: dict[int, str] = {}
+        text = objects[int(ref.group(1))][1] or b""
+        for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
+            for src, dst in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                mapping[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be")
+        for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
+            for lo, hi, dst in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                for n, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
+                    mapping[code] = chr(int(dst, 16) + n)
+        return mapping
+
+    fonts: dict[bytes, dict[int, str] | None] = {}
+    for head, _ in objects.values():
+        for resources in re.findall(rb"/Font\s*<<(.*?)>>", head, re.S):
+            for name, ref in re.findall(rb"/(\w+) (\d+) 0 R", resources):
+                font = objects[int(ref)][0]
+                descendant = re.search(rb"/DescendantFonts \[(\d+) 0 R\]", font)
+                fonts[name] = cmap_of(font) if descendant or b"/ToUnicode" in font else None
+    out: list[str] = []
+    for head, stream in objects.values():
+        if stream is None or b"Tj" not in stream or b"/Length1" in head:
+            continue
+        current: dict[int, str] | None = None
+        pos = 0
+        while pos < len(stream):
+            byte = stream[pos : pos + 1]
+            if byte == b"/":
+                match = re.match(rb"/(\w+)\s+[\d.]+\s+Tf", stream[pos:])
+                if match:
+                    current = fonts.get(match.group(1))
+                    pos += match.end()
+                    continue
+            if byte == b"(":
+                raw, pos = _literal(stream, pos + 1)
+                if current:
+                    out.append(
+                        "".join(
+                            current.get(int.from_bytes(raw[i : i + 2], "big"), "") for i in range(0, len(raw) - 1, 2)
+                        )
+                    )
+                else:
+                    out.append(raw.decode("latin-1"))
+                continue
+            if stream.startswith(b"ET", pos):
+                out.append("\n")
+            pos += 1
+    return "".join(out)
+
+
+def _literal(stream: bytes, pos: int) -> tuple[bytes, int]:
+    """A PDF literal string starting after its "(": (bytes, position after its ")")."""
+    out = bytearray()
+    depth = 1
+    escapes = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
+    while pos < len(stream):
+        ch = stream[pos]
+        if ch == 0x5C:  # backslash
+            nxt = stream[pos + 1]
+            octal = re.match(rb"[0-7]{1,3}", stream[pos + 1 : pos + 4])
+            if octal:
+                out.append(int(octal.group(0), 8) & 0xFF)
+                pos += 1 + len(octal.group(0))
+                continue
+            out.append(escapes.get(nxt, nxt))
+            pos += 2
+            continue
+        if ch == 0x28:
+            depth += 1
+        elif ch == 0x29:
+            depth -= 1
+            if depth == 0:
+                return bytes(out), pos + 1
+        out.append(ch)
+        pos += 1
+    return bytes(out), pos
