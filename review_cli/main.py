@@ -8,6 +8,7 @@ Nothing here touches the network.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sys
@@ -22,8 +23,8 @@ from crypto.errors import TipboxCryptoError, TooLarge
 from crypto.identity import ReviewerIdentity, load_identity, recipient_fingerprint, save_identity
 from crypto.signing import key_fingerprint
 
+from . import audit_report, extract, importer, referral, render, tips, triage
 from . import dispositions as dispositions_mod
-from . import extract, importer, referral, render, tips, triage
 from .errors import EXIT_OK, EXIT_USAGE, EXIT_VERIFY, InputError, ReviewError, StateConflict, VerificationError
 from .taxonomy import AGENCIES, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
 from .workspace import Keys, Workspace, utc_now, write_atomic
@@ -534,6 +535,38 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     render.echo(f"wrote {out_file}: {len(export.entries)} dispositions ({summary}), id {export.document['body']['id']}")
     render.echo(f"signed by {keys.fingerprint}")
+
+
+# --- audit -------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """Check a server's audit log and retention (no key needed) / Periksa log audit."""
+
+
+@audit.command("verify")
+@click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server-key", help="The server's Ed25519 public key (base64), obtained out of band.")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The published retention policy (JSON) to judge against, instead of the log's own.")
+@click.option("--at", "at_text", help="Judge compliance at this UTC time (default: the last checkpoint).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report.")
+@pass_app
+def audit_verify(app: App, log_file: Path, server_key: str | None, policy_file: Path | None, at_text: str | None,
+                 as_json: bool, html_file: Path | None) -> int:
+    """Verify the chain, the signed checkpoints and every tip's retention; exit 2 on any violation."""
+    key = server_key or app.workspace.pinned_key()
+    report = audit_report.verify_file(log_file, key, audit_report.load_policy(policy_file),
+                                      audit_report.parse_at(at_text))
+    if html_file is not None:
+        write_atomic(html_file, audit_report.html_report(report, log_file.name).encode(), exclusive=True)
+    if as_json:
+        render.echo(json.dumps(report.as_json(), indent=2, sort_keys=True))
+    else:
+        render.audit_report(report, pinned=key is not None)
+    return EXIT_OK if report.ok else EXIT_VERIFY
 
 
 @cli.command("codes")

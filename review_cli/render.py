@@ -485,3 +485,29 @@ def codes() -> None:
             f"({'names available' if regions.available else 'region data not found: codes are checked for format only'})"
         )
     )
+
+
+def audit_report(report: Any, pinned: bool) -> None:
+    """The auditor's compliance table."""
+    console = out()
+    verdict = T("COMPLIANT", "bold green") if report.ok else T("NOT COMPLIANT", "bold red")
+    console.print(Text.assemble("Audit: ", verdict))
+    if not pinned:
+        warn("no server key pinned or given (--server-key): a forger could have re-signed this log; "
+             f"compare the key in the log ({safe(report.server_key)}) with one obtained out of band")
+    at = report.at.strftime("%Y-%m-%dT%H:%M:%SZ") if report.at else "-"
+    console.print(T(f"{report.entries} entries, {report.checkpoints} signed checkpoints, judged at {at}"))
+    summary = Table(box=box.SIMPLE, title="Tips")
+    summary.add_column("state")
+    summary.add_column("count", justify="right")
+    for state, count in sorted(report.counts().items()):
+        summary.add_row(T(state), T(str(count)))
+    console.print(summary)
+    if report.violations:
+        table = Table(box=box.SIMPLE, title="Violations")
+        for column in ("kind", "entry", "tip", "detail"):
+            table.add_column(column)
+        for v in report.violations:
+            table.add_row(T(v.kind, "red"), T("" if v.seq is None else str(v.seq)), T((v.tip or "")[:8]),
+                          T(safe(v.message)))
+        console.print(table)
