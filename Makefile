@@ -76,3 +76,8 @@ messages: $(PY_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
 		--project=tipbox --copyright-holder="tipbox contributors" -o tipbox/translations/messages.pot tipbox
 	$(BIN)/pybabel update --no-fuzzy-matching -i tipbox/translations/messages.pot -d tipbox/translations
+
+# Load benchmark: tipbox under gunicorn + PostgreSQL + Redis against a bare insert endpoint (bench/README.md).
+.PHONY: bench-load
+bench-load: setup
+	$(BIN)/python bench/load.py

@@ -10,9 +10,11 @@ key and the server signing key live in files that ``tipbox init`` (or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from crypto.audit import Policy
 
@@ -36,13 +38,51 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """Request budgets in flask-limiter's notation ("10/minute;60/hour").
+
+    Per-client buckets are keyed by a daily-rotating HMAC of the client's
+    network (or Tor circuit), never by an address; the ``global_*`` buckets
+    are shared by every client of the deployment, so a flood through many
+    circuits still cannot fill the disk. See tipbox/security/ratelimit.py.
+    """
+
+    enabled: bool = True
+    pages: str = "120/minute;3000/hour"  # GET/HEAD/OPTIONS of any page or API (static files are exempt)
+    open_upload: str = "10/minute;60/hour;300/day"  # POST /api/v1/submissions
+    chunks: str = "600/minute;6000/hour"  # PUT .../chunks/<seq> and POST .../complete
+    finalize: str = "10/minute;60/hour;300/day"  # POST .../finalize
+    nojs: str = "10/minute;60/hour;300/day"  # POST / (the no-JavaScript form)
+    global_open: str = "300/minute;3000/hour;20000/day"
+    global_chunks: str = "2000/minute;20000/hour;50000/day"  # x TIPBOX_UPLOAD_CHUNK_BYTES = disk per day
+    global_submit: str = "300/minute;3000/hour;20000/day"  # finalize + no-JS posts together
+
+
+RATELIMIT_VARIABLES = {
+    "pages": "TIPBOX_RATELIMIT_PAGES",
+    "open_upload": "TIPBOX_RATELIMIT_OPEN",
+    "chunks": "TIPBOX_RATELIMIT_CHUNKS",
+    "finalize": "TIPBOX_RATELIMIT_FINALIZE",
+    "nojs": "TIPBOX_RATELIMIT_NOJS",
+    "global_open": "TIPBOX_RATELIMIT_GLOBAL_OPEN",
+    "global_chunks": "TIPBOX_RATELIMIT_GLOBAL_CHUNKS",
+    "global_submit": "TIPBOX_RATELIMIT_GLOBAL_SUBMIT",
+}
+
+
+@dataclass(frozen=True)
 class Config:
     var_dir: Path
     database_url: str
     secret_key_file: Path
     server_key_file: Path
     ratelimit_storage: str = "memory://"
+    ratelimits: RateLimits = field(default_factory=RateLimits)
     onion_location: str | None = None
+    # Secure (and __Host-) session cookie: only for deployments served over https.
+    secure_cookies: bool = False
+    # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (0: none).
+    trusted_proxies: int = 0
     default_locale: str = "id"
     limits: Limits = field(default_factory=Limits)
     retention: Policy = field(default_factory=Policy)
@@ -79,6 +119,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0")
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = env.get(name) or default
     if value not in allowed:
@@ -97,15 +148,63 @@ def _database_url(env: Mapping[str, str], var_dir: Path) -> str:
 
 def _ratelimit_storage(env: Mapping[str, str]) -> str:
     value = env.get("TIPBOX_RATELIMIT_STORAGE") or "memory://"
-    if not value.startswith(("memory://", "redis://", "rediss://", "unix://")):
-        raise ConfigError("TIPBOX_RATELIMIT_STORAGE must be memory://, redis://, rediss:// or unix://")
+    if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ConfigError("TIPBOX_RATELIMIT_STORAGE must be memory://, redis://, rediss:// or redis+unix://")
     return value
 
 
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse_many  # server-only dependency, imported where it is needed
+
+    value = (env.get(name) or "").strip() or default
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ConfigError(f'{name} must be one or more limits such as "12/minute;100/hour"')
+    return value
+
+
+def _ratelimits(env: Mapping[str, str], testing: bool) -> RateLimits:
+    base = RateLimits()
+    values = {field: _rate(env, name, getattr(base, field)) for field, name in RATELIMIT_VARIABLES.items()}
+    # On unless turned off; test apps (TIPBOX_TESTING=1) opt in explicitly, so that
+    # tests of other features are not throttled by the requests they make.
+    return RateLimits(enabled=_bool(env, "TIPBOX_RATELIMIT_ENABLED", not testing), **values)
+
+
+_ONION_HOST = re.compile(r"^(?:[a-z0-9-]+\.)*[a-z2-7]{56}\.onion$")
+
+
 def _onion_location(env: Mapping[str, str]) -> str | None:
-    value = env.get("TIPBOX_ONION_LOCATION") or None
-    if value is not None and not (value.startswith("http://") and ".onion" in value):
-        raise ConfigError("TIPBOX_ONION_LOCATION must be an http://....onion URL")
+    """The onion address advertised in ``Onion-Location``: ``http://<v3 address>.onion``, no path."""
+    value = (env.get("TIPBOX_ONION_LOCATION") or "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not _ONION_HOST.match(parts.hostname or "")
+        or parts.username is not None
+        or parts.password is not None
+        or port == -1
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError("TIPBOX_ONION_LOCATION must be an http://<56 characters>.onion address without a path")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> int:
+    value = _int(env, "TIPBOX_TRUSTED_PROXIES", 0, minimum=0)
+    if value > 5:
+        raise ConfigError("TIPBOX_TRUSTED_PROXIES must be at most 5 (the number of proxies in front of gunicorn)")
     return value
 
 
@@ -150,7 +249,10 @@ def load_config(env: Mapping[str, str]) -> Config:
         secret_key_file=_path(env, "TIPBOX_SECRET_KEY_FILE", var_dir / "secret.key"),
         server_key_file=_path(env, "TIPBOX_SERVER_KEY_FILE", var_dir / "server-signing.key"),
         ratelimit_storage=_ratelimit_storage(env),
+        ratelimits=_ratelimits(env, env.get("TIPBOX_TESTING") == "1"),
         onion_location=_onion_location(env),
+        secure_cookies=_bool(env, "TIPBOX_SECURE_COOKIES", False),
+        trusted_proxies=_trusted_proxies(env),
         default_locale=_choice(env, "TIPBOX_DEFAULT_LOCALE", "id", ("id", "en")),
         limits=_limits(env),
         retention=_retention(env),

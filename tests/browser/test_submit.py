@@ -43,8 +43,8 @@ def _fill(page, canary: str) -> None:
 def _export_and_open(server: LiveServer, tmp_path: Path, tip_count: int) -> list[dict]:
     out = tmp_path / f"export-{secrets.token_hex(4)}.tar"
     server.tipbox("export", "--out", str(out), "--new-only")
-    from tipbox.keys import load_server_key
     from crypto.signing import public_key_b64
+    from tipbox.keys import load_server_key
 
     key = public_key_b64(load_server_key(server.var_dir / "server-signing.key"))
     verified = bundle.verify_bundle(out, [key])

@@ -210,8 +210,8 @@ def test_wrong_content_type_for_chunk(client: FlaskClient) -> None:
 def test_abandoned_uploads_are_cleaned_up(app: Flask, client: FlaskClient) -> None:
     from datetime import timedelta
 
+    from tipbox.clock import utcnow
     from tipbox.intake.service import cleanup_abandoned
-    from tipbox.keys import utcnow
 
     browser = BrowserLike(client)
     tip, token = _opened(browser)

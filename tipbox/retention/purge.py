@@ -32,7 +32,6 @@ from ..audit.log import chain_pending, ensure_policy_recorded, record
 from ..intake.service import cleanup_abandoned
 from ..models import TIP_READY, Tip
 
-
 BATCH = 200
 
 

@@ -1,0 +1,752 @@
+"""Load benchmark: tipbox under gunicorn + PostgreSQL + Redis, against a bare insert endpoint.
+
+    python bench/load.py                          # about a minute on a small machine
+    python bench/load.py --small 40 --attachments 10 --clients 4    # smoke run
+
+Concurrent browser-like clients submit tips that were sealed beforehand with
+crypto/ (exactly what the browser sealer produces: a Padmé-padded age payload
+and age attachments streamed in pieces), through the real API: open an upload,
+PUT the pieces, complete each attachment, finalize. Sealing happens before the
+clock starts, so the figures measure the server, not the sealer.
+
+In the same run it measures a bare Flask + SQLAlchemy endpoint that inserts
+each request's body as one row (bench/baseline_app.py) on the same gunicorn
+settings and the same PostgreSQL, and prints:
+
+- accepted tips per second, and that rate as a ratio to the baseline's
+  inserts per second (small tips, and tips with attachments, separately);
+- p50 / p99 latency of a whole submission and of single requests;
+- the result of checking the database afterwards: every tip acknowledged to a
+  client (a receipt came back) is there, complete, with the ciphertext that was
+  sent, and has its ``tip.received`` audit event; no tip is half-stored; no
+  5xx occurred. Exit status 1 if any of that fails.
+
+Rate limits stay on (Redis storage) but are raised so that they do not throttle
+the run. The database is a fresh ``tipbox_bench`` on the local PostgreSQL
+(``--database-url`` to choose another); Redis uses database 14.
+
+tests/load/test_faults.py reuses the client, the runner and the checks while
+it kills workers and restarts PostgreSQL and Redis under load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without `pip install -e .`
+
+from crypto import payload  # noqa: E402
+from crypto.attachments import seal_attachment  # noqa: E402
+from crypto.identity import ReviewerIdentity  # noqa: E402
+
+BIN = Path(sys.executable).parent
+KIB = 1024
+RATE_VARIABLES = ("PAGES", "OPEN", "CHUNKS", "FINALIZE", "NOJS", "GLOBAL_OPEN", "GLOBAL_CHUNKS", "GLOBAL_SUBMIT")
+# On, with Redis storage, but far above what a run sends.
+HIGH_LIMITS = {f"TIPBOX_RATELIMIT_{name}": "1000000/minute" for name in RATE_VARIABLES}
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+ANSWERS = {
+    "description": "Ada anak-anak yang dipekerjakan di kapal ikan, mereka tidak sekolah.",
+    "category": "ANAK-EKO",
+    "danger": ["danger_now"],
+    "province": "18",
+    "regency": "18.09",
+}
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+@dataclass
+class Gunicorn:
+    """A gunicorn (tipbox's config file, so the same workers, threads and logging) in its own session."""
+
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    port: int
+    cwd: Path = ROOT
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen([str(BIN / "gunicorn"), *self.args], cwd=self.cwd, env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if not wait_for_port(self.port, 30, self.process):
+            self.stop()
+            raise RuntimeError("gunicorn did not start:\n" + self.log())
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def kill_worker(self) -> int:
+        """``kill -9`` one worker (the arbiter replaces it)."""
+        pid = self.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class TipboxServer:
+    """tipbox set up through its own CLI, as an operator would, then served by gunicorn."""
+
+    var_dir: Path
+    env: dict[str, str]
+    reviewer: ReviewerIdentity
+    gunicorn: Gunicorn
+
+    @classmethod
+    def create(cls, var_dir: Path, **env: str) -> TipboxServer:
+        port = free_port()
+        tmp = var_dir.parent / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        full_env = {**os.environ, "TIPBOX_VAR_DIR": str(var_dir), "TIPBOX_BIND": f"127.0.0.1:{port}",
+                    "TIPBOX_WORKERS": "2", "TMPDIR": str(tmp), **env}
+        server = cls(var_dir, full_env, ReviewerIdentity.generate(),
+                     Gunicorn(["--config", "tipbox/gunicorn_conf.py", "wsgi:app"], full_env,
+                              var_dir.parent / "gunicorn.log", port))
+        server.tipbox("init")
+        server.tipbox("db", "upgrade")
+        server.tipbox("reviewers", "add", "bench-reviewer", server.reviewer.recipient,
+                      "--signing-key", server.reviewer.signing_public_key)
+        return server
+
+    @property
+    def url(self) -> str:
+        return self.gunicorn.url
+
+    @property
+    def database_url(self) -> str:
+        from tipbox.config import load_config
+
+        return load_config(self.env).database_url
+
+    def tipbox(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "tipbox"), *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
+                              check=True)
+
+    def start(self) -> None:
+        self.gunicorn.start()
+
+    def stop(self) -> None:
+        self.gunicorn.stop()
+
+    def log(self) -> str:
+        return self.gunicorn.log()
+
+
+# --------------------------------------------------------------------------- sealing (before the clock)
+
+
+@dataclass(frozen=True)
+class SealedFile:
+    id: str
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SealedTip:
+    payload: bytes
+    attachments: tuple[SealedFile, ...] = ()
+
+    @property
+    def payload_sha256(self) -> str:
+        return hashlib.sha256(self.payload).hexdigest()
+
+
+def seal_tips(recipients: list[str], count: int, attachments: int = 0, attachment_bytes: int = 0,
+              variety: int = 8) -> list[SealedTip]:
+    """``count`` tips (``variety`` distinct ciphertexts, reused), each with ``attachments`` sealed files."""
+    distinct = []
+    for n in range(min(count, variety)):
+        files, manifest = [], []
+        for _ in range(attachments):
+            content = secrets.token_bytes(attachment_bytes)
+            out = io.BytesIO()
+            digest = seal_attachment(io.BytesIO(content), out, recipients)
+            sealed = out.getvalue()
+            file_id = secrets.token_hex(16)
+            files.append(SealedFile(file_id, sealed, hashlib.sha256(sealed).hexdigest()))
+            manifest.append({"id": file_id, "name": f"bukti-{n}.jpg", "type": "image/jpeg",
+                             "size": digest.size, "sha256": digest.sha256})
+        document = payload.build({**ANSWERS, "description": f"{ANSWERS['description']} #{n}"},
+                                 lang="id", sealed_by="browser", attachments=manifest)
+        distinct.append(SealedTip(payload.seal_tip(document, recipients), tuple(files)))
+    return [distinct[i % len(distinct)] for i in range(count)]
+
+
+# --------------------------------------------------------------------------- a browser-like client
+
+
+class ConnectionFailed(Exception):
+    """The connection broke (refused, reset, timed out): the request may or may not have been handled."""
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float
+
+    def json(self) -> dict:
+        try:
+            value = json.loads(self.body)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+class Client:
+    """One visitor: a keep-alive connection, the session cookie and its CSRF token."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.timeout = timeout
+        self.extra = dict(headers or {})
+        self.cookie = ""
+        self.csrf = ""
+        self._conn: http.client.HTTPConnection | None = None
+        self.latencies: list[float] = []
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Reply:
+        h = {**self.extra, **(headers or {})}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        started = time.perf_counter()
+        try:
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._conn.request(method, path, body=body, headers=h)
+            response = self._conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise ConnectionFailed(type(exc).__name__) from None
+        seconds = time.perf_counter() - started
+        self.latencies.append(seconds)
+        reply = Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data, seconds)
+        cookie = reply.headers.get("set-cookie", "")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        if response.will_close:
+            self.close()
+        return reply
+
+    def start(self) -> None:
+        """Load the form like a browser: the session cookie and the CSRF token come with it."""
+        page = self.request("GET", "/")
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', page.body)
+        if page.status != 200 or not match:
+            raise ConnectionFailed(f"form page answered {page.status}")
+        self.csrf = match.group(1).decode()
+
+    def api(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
+            token: str | None = None) -> Reply:
+        headers = {"X-CSRFToken": self.csrf, "Sec-Fetch-Site": "same-origin"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if token:
+            headers["X-Upload-Token"] = token
+        return self.request(method, path, body, headers)
+
+
+# --------------------------------------------------------------------------- one submission
+
+
+@dataclass
+class Outcome:
+    """What one submission did, as the client saw it."""
+
+    tip: SealedTip
+    tip_id: str | None = None
+    receipt: str | None = None
+    seconds: float = 0.0
+    statuses: list[int] = field(default_factory=list)
+    retries: int = 0
+    error: str | None = None
+    # The finalize may have committed although no receipt came back (a retry found it done).
+    ambiguous: bool = False
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.receipt is not None
+
+
+class Failed(Exception):
+    pass
+
+
+RETRYABLE = {408, 429, 500, 502, 503, 504}
+
+
+def _attempt(outcome: Outcome, client: Client, call: Callable[[], Reply], retries: int, delay: float,
+             deadline: float) -> Reply:
+    """One API step; with ``retries``, a broken connection or a 5xx/429 is retried like form.js does."""
+    attempt = 0
+    while True:
+        try:
+            reply = call()
+        except ConnectionFailed as exc:
+            outcome.statuses.append(0)
+            if attempt >= retries or time.monotonic() > deadline:
+                raise Failed(f"connection: {exc}") from None
+        else:
+            outcome.statuses.append(reply.status)
+            if reply.status not in RETRYABLE or attempt >= retries or time.monotonic() > deadline:
+                return reply
+        attempt += 1
+        outcome.retries += 1
+        time.sleep(delay * min(attempt, 4))
+
+
+def submit(client: Client, tip: SealedTip, fingerprint: str, chunk_bytes: int, retries: int = 0,
+           delay: float = 0.25, patience: float = 60.0) -> Outcome:
+    """Open, upload every piece, complete, finalize: the browser sealer's sequence."""
+    outcome = Outcome(tip)
+    started = time.perf_counter()
+    deadline = time.monotonic() + patience
+    try:
+        opened = _attempt(outcome, client, lambda: client.api("POST", "/api/v1/submissions"), retries, delay, deadline)
+        if opened.status != 201:
+            raise Failed(f"open answered {opened.status}")
+        body = opened.json()
+        outcome.tip_id, token = body["tip_id"], body["token"]
+        base = f"/api/v1/submissions/{outcome.tip_id}"
+        for file in tip.attachments:
+            where = f"{base}/attachments/{file.id}"
+            for seq, start in enumerate(range(0, len(file.data), chunk_bytes)):
+                piece = file.data[start:start + chunk_bytes]
+                reply = _attempt(outcome, client, lambda p=piece, s=seq, w=where: client.api(
+                    "PUT", f"{w}/chunks/{s}", p, "application/octet-stream", token), retries, delay, deadline)
+                if reply.status != 200:
+                    raise Failed(f"chunk answered {reply.status}")
+            done = json.dumps({"size": len(file.data), "sha256": file.sha256}).encode()
+            reply = _attempt(outcome, client, lambda d=done, w=where: client.api(
+                "POST", f"{w}/complete", d, "application/json", token), retries, delay, deadline)
+            if reply.status != 200:
+                raise Failed(f"complete answered {reply.status}")
+        final = json.dumps({"payload": base64.b64encode(tip.payload).decode(),
+                            "attachments": [f.id for f in tip.attachments],
+                            "key_fingerprint": fingerprint}).encode()
+        attempts_before = len(outcome.statuses)
+        reply = _attempt(outcome, client, lambda: client.api("POST", f"{base}/finalize", final, "application/json",
+                                                             token), retries, delay, deadline)
+        if reply.status == 200 and reply.json().get("receipt"):
+            outcome.receipt = reply.json()["receipt"]
+        else:
+            # A retried finalize that finds the upload gone may have committed the first time.
+            outcome.ambiguous = len(outcome.statuses) - attempts_before > 1
+            raise Failed(f"finalize answered {reply.status}")
+    except Failed as exc:
+        outcome.error = str(exc)
+        if outcome.tip_id is not None and any(s in (0, *RETRYABLE) for s in outcome.statuses):
+            outcome.ambiguous = True
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+# --------------------------------------------------------------------------- many clients
+
+
+@dataclass
+class Run:
+    outcomes: list[Outcome]
+    seconds: float
+    request_latencies: list[float]
+
+    @property
+    def acknowledged(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.acknowledged]
+
+    @property
+    def server_errors(self) -> int:
+        return sum(1 for o in self.outcomes for s in o.statuses if s >= 500)
+
+    @property
+    def rate(self) -> float:
+        return len(self.acknowledged) / self.seconds if self.seconds else 0.0
+
+
+def run_load(base_url: str, tips: list[SealedTip], clients: int, fingerprint: str, chunk_bytes: int,
+             retries: int = 0, until: Callable[[], bool] | None = None) -> Run:
+    """``clients`` threads take tips from the list until it is empty (or ``until()`` says stop)."""
+    queue: Iterator[SealedTip] = iter(tips)
+    lock = threading.Lock()
+    outcomes: list[Outcome] = []
+    latencies: list[float] = []
+
+    def worker() -> None:
+        client = Client(base_url)
+        try:
+            for attempt in range(50):
+                try:
+                    client.start()
+                    break
+                except ConnectionFailed:
+                    time.sleep(0.2 * (attempt + 1))
+            while True:
+                if until is not None and until():
+                    return
+                with lock:
+                    tip = next(queue, None)
+                if tip is None:
+                    return
+                outcome = submit(client, tip, fingerprint, chunk_bytes, retries=retries)
+                with lock:
+                    outcomes.append(outcome)
+        finally:
+            client.close()
+            with lock:
+                latencies.extend(client.latencies)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Run(outcomes, time.perf_counter() - started, latencies)
+
+
+def run_baseline(base_url: str, bodies: list[bytes], clients: int) -> Run:
+    """The same clients, one POST /insert per item."""
+    queue = iter(bodies)
+    lock = threading.Lock()
+    outcomes: list[Outcome] = []
+    latencies: list[float] = []
+
+    def worker() -> None:
+        client = Client(base_url)
+        try:
+            while True:
+                with lock:
+                    body = next(queue, None)
+                if body is None:
+                    return
+                outcome = Outcome(SealedTip(b""))
+                try:
+                    reply = client.request("POST", "/insert", body, {"Content-Type": "application/octet-stream"})
+                    outcome.statuses.append(reply.status)
+                    outcome.seconds = reply.seconds
+                    if reply.status == 201:
+                        outcome.receipt = reply.json().get("id")
+                except ConnectionFailed as exc:
+                    outcome.statuses.append(0)
+                    outcome.error = str(exc)
+                with lock:
+                    outcomes.append(outcome)
+        finally:
+            client.close()
+            with lock:
+                latencies.extend(client.latencies)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Run(outcomes, time.perf_counter() - started, latencies)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+# --------------------------------------------------------------------------- checking the database
+
+
+@dataclass
+class Check:
+    acknowledged: int = 0
+    acknowledged_found: int = 0
+    unacknowledged_stored: int = 0
+    unacknowledged_absent: int = 0
+    ready_tips: int = 0
+    audit: str = "not checked"
+    problems: list[str] = field(default_factory=list)
+
+
+def check_database(database_url: str, outcomes: list[Outcome]) -> Check:
+    """Every acknowledged tip is stored whole; no tip is half-stored; the audit log has each one."""
+    from sqlalchemy import create_engine, func, inspect, select
+    from sqlalchemy.orm import Session
+
+    from tipbox import storage
+    from tipbox.models import TIP_READY, Tip
+
+    check = Check()
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as db:
+            ready = {t.id: t for t in db.scalars(select(Tip).where(Tip.state == TIP_READY))}
+            check.ready_tips = len(ready)
+            # Whole or nothing: every tip export can see is complete and consistent.
+            for tip in ready.values():
+                if tip.payload is None or hashlib.sha256(tip.payload).hexdigest() != tip.payload_sha256:
+                    check.problems.append(f"ready tip {tip.id[:8]}: payload missing or altered")
+                for attachment in tip.attachments:
+                    size, sha = storage.digest(db, tip.id, attachment.id)
+                    if not attachment.complete or (size, sha) != (attachment.size, attachment.sha256):
+                        check.problems.append(f"ready tip {tip.id[:8]}: attachment incomplete")
+            for outcome in outcomes:
+                stored = ready.get(outcome.tip_id or "")
+                if outcome.acknowledged:
+                    check.acknowledged += 1
+                    if stored is None:
+                        check.problems.append(f"acknowledged tip {str(outcome.tip_id)[:8]} is not in the database")
+                        continue
+                    check.acknowledged_found += 1
+                    if stored.payload_sha256 != outcome.tip.payload_sha256:
+                        check.problems.append(f"acknowledged tip {stored.id[:8]}: not the ciphertext sent")
+                    sent = {(f.id, len(f.data), f.sha256) for f in outcome.tip.attachments}
+                    kept = {(a.id, a.size, a.sha256) for a in stored.attachments}
+                    if sent != kept:
+                        check.problems.append(f"acknowledged tip {stored.id[:8]}: attachments differ")
+                elif stored is not None:
+                    check.unacknowledged_stored += 1
+                    if stored.payload_sha256 != outcome.tip.payload_sha256:
+                        check.problems.append(f"unacknowledged tip {stored.id[:8]}: not the ciphertext sent")
+                else:
+                    check.unacknowledged_absent += 1
+            if "audit_events" in inspect(engine).get_table_names():
+                from tipbox.audit.models import AuditEvent
+
+                counts = dict(db.execute(
+                    select(AuditEvent.tip_id, func.count()).where(AuditEvent.event == "tip.received")
+                    .group_by(AuditEvent.tip_id)).all())
+                missing = [t for t in ready if counts.get(t, 0) != 1]
+                for tip_id in missing[:5]:
+                    check.problems.append(f"tip {tip_id[:8]}: {counts.get(tip_id, 0)} tip.received audit events")
+                stray = [t for t in counts if t not in ready]
+                for tip_id in stray[:5]:
+                    check.problems.append(f"audit event for tip {tip_id[:8]} that is not stored")
+                check.audit = (f"checked: {len(ready) - len(missing)}/{len(ready)} stored tips have exactly one "
+                               f"tip.received event")
+            else:
+                check.audit = "not checked: this database has no audit_events table"
+    finally:
+        engine.dispose()
+    return check
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+def fresh_postgres_database(admin_url: str, name: str) -> str:
+    import psycopg
+
+    plain = admin_url.replace("+psycopg", "")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin_url}/{name}"
+
+
+def drop_postgres_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{admin_url.replace('+psycopg', '')}/postgres", autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_keys(base_url: str) -> tuple[list[str], str, int]:
+    """The reviewers' recipients, the key-manifest fingerprint and the upload piece size, as the page learns them."""
+    client = Client(base_url)
+    try:
+        body = client.request("GET", "/api/v1/keys").json()
+        client.start()
+        chunk = int(client.api("POST", "/api/v1/submissions").json()["chunk_bytes"])
+    finally:
+        client.close()
+    return [r["recipient"] for r in body["manifest"]["body"]["reviewers"]], body["fingerprint"], chunk
+
+
+def argon2id_seconds(repeat: int = 5) -> float:
+    """Median time of the receipt's Argon2id lookup hash, which every accepted tip pays once."""
+    from tipbox.receipts import lookup_key, new_receipt
+
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        lookup_key(new_receipt(), b"s" * 32)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def _fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=300, help="tips without attachments (default 300)")
+    parser.add_argument("--attachments", type=int, default=60, help="tips with attachments (default 60)")
+    parser.add_argument("--files", type=int, default=2, help="attachments per such tip (default 2)")
+    parser.add_argument("--attachment-kib", type=int, default=192, help="size of each attachment (default 192 KiB)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both apps (default 2)")
+    parser.add_argument("--database-url", default=None,
+                        help=f"PostgreSQL for both apps (default: a fresh tipbox_bench on {DEFAULT_PG})")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"rate limit storage (default {DEFAULT_REDIS})")
+    args = parser.parse_args(argv)
+
+    database_url = args.database_url or fresh_postgres_database(DEFAULT_PG, "tipbox_bench")
+    work = Path(tempfile.mkdtemp(prefix="tipbox-load-"))
+    env = {"TIPBOX_DATABASE_URL": database_url, "TIPBOX_RATELIMIT_STORAGE": args.redis_url,
+           "TIPBOX_WORKERS": str(args.workers), "TIPBOX_UPLOAD_CHUNK_BYTES": str(64 * KIB),
+           "TIPBOX_LOG_LEVEL": "warning", **HIGH_LIMITS}
+    server = TipboxServer.create(work / "var", **env)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from baseline_app import create_schema
+
+    create_schema(database_url)
+    baseline_port = free_port()
+    baseline = Gunicorn(["--config", "tipbox/gunicorn_conf.py", "--chdir", str(ROOT / "bench"), "baseline_app:app"],
+                        {**server.env, "TIPBOX_BIND": f"127.0.0.1:{baseline_port}",
+                         "BASELINE_DATABASE_URL": database_url}, work / "baseline.log", baseline_port)
+    status = 0
+    try:
+        server.start()
+        baseline.start()
+        recipients, fingerprint, chunk = server_keys(server.url)
+        print(f"sealing {args.small} small tips and {args.attachments} tips with {args.files} x "
+              f"{args.attachment_kib} KiB attachments (before the clock starts) ...", flush=True)
+        small = seal_tips(recipients, args.small)
+        large = seal_tips(recipients, args.attachments, args.files, args.attachment_kib * KIB)
+        bodies = [t.payload for t in small]
+
+        # Warm both up (imports, connection pools), then interleave: baseline, tipbox, baseline.
+        run_load(server.url, small[: args.clients], args.clients, fingerprint, chunk)
+        run_baseline(baseline.url, bodies[: args.clients], args.clients)
+        base_before = run_baseline(baseline.url, bodies, args.clients)
+        small_run = run_load(server.url, small, args.clients, fingerprint, chunk)
+        large_run = run_load(server.url, large, args.clients, fingerprint, chunk)
+        base_after = run_baseline(baseline.url, bodies, args.clients)
+    finally:
+        server.stop()
+        baseline.stop()
+    base_rate = (base_before.rate + base_after.rate) / 2
+    print()
+    print(f"gunicorn {args.workers} workers x {server.env.get('TIPBOX_THREADS', '4')} threads, {args.clients} clients,"
+          f" PostgreSQL + Redis on loopback")
+    print(f"{'':34}{'per s':>9}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}  (latency of a whole submission)")
+    print(f"{'baseline insert (bare Flask+SQLA)':34}{base_rate:9.1f}{1.0:8.2f}"
+          f"{_fmt_ms(percentile(base_before.request_latencies + base_after.request_latencies, 50)):>9}"
+          f"{_fmt_ms(percentile(base_before.request_latencies + base_after.request_latencies, 99)):>9}")
+    for label, run in (("tipbox small tips", small_run), (f"tipbox tips + {args.files} x {args.attachment_kib} KiB",
+                                                          large_run)):
+        seconds = [o.seconds for o in run.acknowledged]
+        print(f"{label:34}{run.rate:9.1f}{run.rate / base_rate if base_rate else 0:8.2f}"
+              f"{_fmt_ms(percentile(seconds, 50)):>9}{_fmt_ms(percentile(seconds, 99)):>9}")
+    requests = small_run.request_latencies + large_run.request_latencies
+    print(f"{'tipbox single requests':34}{len(requests) / (small_run.seconds + large_run.seconds):9.1f}{'':8}"
+          f"{_fmt_ms(percentile(requests, 50)):>9}{_fmt_ms(percentile(requests, 99)):>9}")
+    print(f"baseline drift: {base_before.rate:.1f}/s before, {base_after.rate:.1f}/s after")
+    argon = argon2id_seconds()
+    cores = os.cpu_count() or 1
+    print(f"receipt hashing alone (Argon2id, 64 MiB): {argon * 1000:.0f} ms of one core per tip -> at most "
+          f"~{cores / argon:.0f} tips/s on {cores} cores, whatever else the server does")
+
+    outcomes = small_run.outcomes + large_run.outcomes
+    check = check_database(database_url, outcomes)
+    errors = small_run.server_errors + large_run.server_errors
+    refused = [o for o in outcomes if not o.acknowledged]
+    print()
+    print(f"acknowledged: {check.acknowledged}/{len(outcomes)}; found in the database: {check.acknowledged_found}; "
+          f"stored tips: {check.ready_tips}; 5xx: {errors}; not acknowledged: {len(refused)}")
+    for outcome in refused[:5]:
+        print(f"  not acknowledged: {outcome.error}")
+    print(f"audit log: {check.audit}")
+    for problem in check.problems[:20]:
+        print(f"  PROBLEM: {problem}")
+    if check.problems or errors or refused or check.acknowledged_found != check.acknowledged:
+        print("FAIL")
+        status = 1
+    else:
+        print("PASS: every acknowledged tip is stored whole, no 5xx")
+    if status == 0:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        if args.database_url is None:
+            drop_postgres_database(DEFAULT_PG, "tipbox_bench")
+    else:
+        print(f"logs kept in {work} (and the database)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
