@@ -84,7 +84,8 @@ class StreamUnpadder:
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         if not chunk:
             return
-        stripped = chunk.rstrip(b"\x00")
+        # Fast path: a chunk that does not end in a zero byte needs no scan (and no copy).
+        stripped = chunk if chunk[-1] != 0 else chunk.rstrip(b"\x00")
         if not stripped:
             self._held_zeros += len(chunk)
             return
