@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -104,7 +103,6 @@ def test_init_and_demo_setup_on_a_fresh_directory(tmp_path: Path, monkeypatch) -
     assert "already configured" in runner.invoke(cli, ["demo-setup"]).output
     listing = runner.invoke(cli, ["reviewers", "list"]).output
     assert identity.recipient in listing
-    json.dumps(listing)
 
 
 def test_missing_secret_is_a_clear_config_error(tmp_path: Path, monkeypatch) -> None:
