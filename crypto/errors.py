@@ -55,6 +55,12 @@ class MalformedIdentity(TipboxCryptoError):
     default_message = "not a valid tipbox reviewer identity or recipient"
 
 
+class MalformedReceipt(TipboxCryptoError):
+    """A string that does not normalise to a receipt code (nothing is derived)."""
+
+    default_message = "not a valid receipt code"
+
+
 class MalformedPadding(TipboxCryptoError):
     """The opened plaintext does not end in well-formed Padmé padding."""
 

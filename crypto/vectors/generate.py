@@ -20,7 +20,7 @@ from typing import Any
 
 import nacl.signing
 
-from crypto import envelope, key_manifest, padding, payload
+from crypto import envelope, key_manifest, padding, payload, receipt_keys
 from crypto.attachments import seal_attachment
 from crypto.identity import ReviewerIdentity, encrypt_identity, recipient_fingerprint
 from crypto.signing import (
@@ -302,6 +302,63 @@ def identity_vectors(regenerate: bool) -> dict[str, Any]:
     }
 
 
+def receipt_key_vectors() -> dict[str, Any]:
+    """Receipt -> (identity, recipient, lookup); deterministic, recomputed every run."""
+    inputs = [
+        ("7K3M-Q9XD-2HPA-W4RT-ZB6N", "as shown to the source"),
+        ("7k3m-q9xd-2hpa-w4rt-zb6n", "lower case"),
+        ("7K3MQ9XD2HPAW4RTZB6N", "canonical form (no separators)"),
+        (" 7k3m q9xd 2hpa w4rt zb6n\n", "spaces as separators, surrounding whitespace"),
+        ("0000-1111-VVVV-ZZZZ-9999", "digits and V"),
+        ("OOOO-IIII-UUUU-ZZZZ-9999", "O, I, U mistyped: same keys as the vector above"),
+        ("oooo-llll-uuuu-zzzz-9999", "o, l, u mistyped in lower case: same keys again"),
+        ("--ABCD--EFGH-JKMN-PQRS-TVWX--", "extra hyphens are ignored"),
+        ("\u3000ABCD-EFGH-JKMN-PQRS-TVWX\x85", "Python str.strip() whitespace (not the same set as JS trim)"),
+        ("\u0131bcd-efgh-jkmn-pqrs-tvwx", "U+0131 dotless i upper-cases to I, read as 1 (Unicode upper-casing)"),
+    ]
+    valid = []
+    for text, why in inputs:
+        keys = receipt_keys.derive(text)
+        valid.append(
+            {
+                "input": text,
+                "why": why,
+                "canonical": receipt_keys.normalise(text),
+                "identity": keys.identity,
+                "recipient": keys.recipient,
+                "lookup": keys.lookup,
+            }
+        )
+    invalid = [
+        ("", "empty"),
+        ("7K3M-Q9XD-2HPA-W4RT-ZB6", "19 characters"),
+        ("7K3M-Q9XD-2HPA-W4RT-ZB6NN", "21 characters"),
+        ("7K3M-Q9XD-2HPA-W4RT-ZB6*", "not Crockford base32"),
+        ("7K3M_Q9XD_2HPA_W4RT_ZB6N", "underscore is not a separator"),
+        ("7K3M-Q9XD-2HPA\tW4RT-ZB6N", "tab inside is not a separator"),
+        ("\ufeff7K3M-Q9XD-2HPA-W4RT-ZB6N", "BOM: JS trim() would strip it, Python strip() does not"),
+        ("7K3M-Q9XD-2HPA-W4RT-ZB6\u0663", "Arabic-Indic digit three"),
+        ("7K3M-Q9XD-2HPA-W4RT-ZB6\uff2e", "full-width N"),
+    ]
+    for text, _why in invalid:
+        assert receipt_keys.normalise(text) is None, text
+    return {
+        "schema": "tipbox-vectors/receipt-keys/v1",
+        "rationale": "A receipt must derive the same age identity, recipient and lookup key in the browser and in crypto/; mistyped receipts that normalise derive the same keys, others are refused.",
+        "sources": SOURCES + ["RFC 5869 (HKDF)", "BIP 173 (Bech32)"],
+        "kdf": {
+            "hash": "SHA-256",
+            "ikm": "ASCII(canonical receipt)",
+            "salt": receipt_keys.SALT.decode(),
+            "info_identity": receipt_keys.INFO_IDENTITY.decode(),
+            "info_lookup": receipt_keys.INFO_LOOKUP.decode(),
+            "length": 32,
+        },
+        "valid": valid,
+        "invalid": [{"input": text, "why": why} for text, why in invalid],
+    }
+
+
 def main(argv: list[str]) -> None:
     regenerate = "--regenerate-age" in argv
     _write("padding.json", padding_vectors())
@@ -309,6 +366,7 @@ def main(argv: list[str]) -> None:
     _write("signing.json", signing_vectors())
     _write("envelope.json", envelope_vectors(regenerate))
     _write("identity.json", identity_vectors(regenerate))
+    _write("receipt_keys.json", receipt_key_vectors())
 
 
 if __name__ == "__main__":

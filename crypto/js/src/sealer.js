@@ -4,9 +4,11 @@
 // must keep working with WebAssembly and the JIT disabled (Tor Browser "Safer"),
 // so nothing in this bundle may use WebAssembly (build.mjs --check enforces it).
 
-import { Decrypter, Encrypter } from "age-encryption";
+import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
+import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { bech32 } from "@scure/base";
 
 export const PAYLOAD_VERSION = 1;
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -287,4 +289,36 @@ export function createSha256() {
 
 export function randomId() {
   return bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// --- Receipt-derived keys (crypto/receipt_keys.py, FORMAT.md §12) -----------
+
+const RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const RECEIPT_LENGTH = 20;
+const RECEIPT_MISTYPES = { O: "0", I: "1", L: "1", U: "V", "-": "", " ": "" };
+const RECEIPT_SALT = new TextEncoder().encode("tipbox/receipt/v1");
+// Python's str.strip() set (str.isspace), which differs from String.prototype.trim's.
+const PY_STRIP = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+
+/** Canonical form of a typed receipt (tipbox/receipts.py normalise), or null. */
+export function normaliseReceipt(receipt) {
+  if (typeof receipt !== "string") return null;
+  // Python's str.strip(), then str.upper() (both full Unicode case mappings).
+  const cleaned = [...receipt.replace(PY_STRIP, "").toUpperCase()].map((c) => RECEIPT_MISTYPES[c] ?? c).join("");
+  if (cleaned.length !== RECEIPT_LENGTH || [...cleaned].some((c) => !RECEIPT_ALPHABET.includes(c))) return null;
+  return cleaned;
+}
+
+/**
+ * The source's age identity and recipient and the lookup key, from a receipt.
+ * Resolves to {identity, recipient, lookup}; rejects with TipboxError for a
+ * string that is not a receipt. Pure JS (HKDF-SHA256 from @noble/hashes).
+ */
+export async function deriveReceiptKeys(receipt) {
+  const canonical = normaliseReceipt(receipt);
+  if (canonical === null) throw new TipboxError("not a valid receipt code");
+  const ikm = new TextEncoder().encode(canonical);
+  const derive = (info) => hkdf(sha256, ikm, RECEIPT_SALT, new TextEncoder().encode(info), 32);
+  const identity = bech32.encodeFromBytes("AGE-SECRET-KEY-", derive("source-identity")).toUpperCase();
+  return { identity, recipient: await identityToRecipient(identity), lookup: bytesToHex(derive("lookup")) };
 }
