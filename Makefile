@@ -68,12 +68,12 @@ lock:
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
 
-# Re-extract the source strings (babel.cfg) and merge them into every catalog.
+# Re-extract the source strings (tipbox/translations/babel.cfg) and merge them into every catalog.
 # New or changed strings then need translating in the id catalog (no fuzzy
 # entries; tests/tipbox/test_i18n.py checks), and `make translations` compiles.
 .PHONY: messages
 messages: $(PY_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
+	$(BIN)/pybabel extract -F tipbox/translations/babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
 		--project=tipbox --copyright-holder="tipbox contributors" -o tipbox/translations/messages.pot tipbox
 	$(BIN)/pybabel update --no-fuzzy-matching -i tipbox/translations/messages.pot -d tipbox/translations
 

@@ -30,7 +30,7 @@ TEMPLATE = TRANSLATIONS / "messages.pot"
 LOCALES = ("id", "en")
 
 # Must match the `messages` target in the Makefile.
-EXTRACT_ARGS = ["extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext"]
+EXTRACT_ARGS = ["extract", "-F", "tipbox/translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext"]
 
 # printf-style conversions, as Python's % operator reads them (Jinja's
 # newstyle gettext applies % to every template string, even without variables).
@@ -92,7 +92,7 @@ def test_template_is_up_to_date_with_the_sources(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     extracted, committed = keys(read_catalog(fresh)), keys(read_catalog(TEMPLATE))
-    assert extracted, "extraction found no messages: check babel.cfg"
+    assert extracted, "extraction found no messages: check tipbox/translations/babel.cfg"
     new, gone = extracted - committed, committed - extracted
     assert not new and not gone, (
         f"messages.pot is stale (run `make messages`): new in the sources {sorted(map(str, new))}, "

@@ -1,6 +1,6 @@
 """Fill untranslated entries of a catalog from a JSON map {msgid: msgstr} (translator helper).
 
-Usage: python scripts/fill_po.py tipbox/translations/id/LC_MESSAGES/messages.po translations.json
+Usage: python tipbox/translations/fill_po.py tipbox/translations/id/LC_MESSAGES/messages.po translations.json
 """
 
 from __future__ import annotations
