@@ -436,6 +436,17 @@ class Run:
         return len(self.acknowledged) / self.seconds if self.seconds else 0.0
 
 
+def _in_threads(worker: Callable[[], None], clients: int) -> float:
+    """Run ``worker`` in ``clients`` threads at once; return the wall time."""
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def run_load(base_url: str, tips: list[SealedTip], clients: int, fingerprint: str, chunk_bytes: int,
              retries: int = 0, until: Callable[[], bool] | None = None) -> Run:
     """``clients`` threads take tips from the list until it is empty (or ``until()`` says stop)."""
@@ -468,13 +479,7 @@ def run_load(base_url: str, tips: list[SealedTip], clients: int, fingerprint: st
             with lock:
                 latencies.extend(client.latencies)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Run(outcomes, time.perf_counter() - started, latencies)
+    return Run(outcomes, _in_threads(worker, clients), latencies)
 
 
 def run_baseline(base_url: str, bodies: list[bytes], clients: int) -> Run:
@@ -509,13 +514,7 @@ def run_baseline(base_url: str, bodies: list[bytes], clients: int) -> Run:
             with lock:
                 latencies.extend(client.latencies)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Run(outcomes, time.perf_counter() - started, latencies)
+    return Run(outcomes, _in_threads(worker, clients), latencies)
 
 
 def percentile(values: list[float], q: float) -> float:

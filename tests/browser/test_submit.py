@@ -12,7 +12,7 @@ import pytest
 from crypto import bundle, payload
 from crypto.attachments import ContentDigest, open_attachment
 from tests.browser.conftest import LiveServer
-from tests.tipbox.test_canary import _scan_database, _scan_files
+from tests.tipbox.test_canary import _scan_bytes, _scan_database, _scan_files
 
 pytestmark = pytest.mark.browser
 
@@ -170,6 +170,7 @@ def _assert_no_canary(server: LiveServer, tmp_path: Path, canary: str) -> None:
     found = _scan_database(f"sqlite:///{server.var_dir / 'tipbox.sqlite3'}", needle)
     found += _scan_files(server.var_dir, needle)
     found += _scan_files(Path(server.env["TMPDIR"]), needle)
+    found += _scan_bytes(server.log().encode(), needle, "gunicorn log")
     assert found == [], found
 
 

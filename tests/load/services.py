@@ -1,4 +1,4 @@
-"""Private services for tests that break things: a Redis, a PostgreSQL, a gunicorn running tipbox.
+"""Private services for tests that break things: a Redis and a PostgreSQL.
 
 Fault tests stop Redis and restart PostgreSQL mid-run. Doing that to the
 machine's shared services would break every other test running at the same
@@ -13,39 +13,16 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from crypto.identity import ReviewerIdentity
+from bench.load import free_port, wait_for_port
 from tests.support import missing_service
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 class PrivateRedis:
@@ -138,72 +115,3 @@ class PrivatePostgres:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-@dataclass
-class TipboxServer:
-    """tipbox under gunicorn, set up through its own CLI like an operator would."""
-
-    var_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
-    reviewer: ReviewerIdentity = field(default_factory=ReviewerIdentity.generate)
-    process: subprocess.Popen | None = None
-    port: int = 0
-    log_path: Path | None = None
-
-    @classmethod
-    def create(cls, var_dir: Path, **env: str) -> TipboxServer:
-        server = cls(var_dir)
-        server.port = free_port()
-        tmp = var_dir.parent / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        server.env = {**os.environ, "TIPBOX_VAR_DIR": str(var_dir), "TIPBOX_BIND": f"127.0.0.1:{server.port}",
-                      "TIPBOX_WORKERS": "2", "TMPDIR": str(tmp), **env}
-        server.tipbox("init")
-        server.tipbox("db", "upgrade")
-        server.tipbox("reviewers", "add", "test-reviewer", server.reviewer.recipient,
-                      "--signing-key", server.reviewer.signing_public_key)
-        return server
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def tipbox(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "tipbox"), *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
-                              check=True)
-
-    def start(self, *extra: str) -> None:
-        self.log_path = self.var_dir.parent / "gunicorn.log"
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "tipbox/gunicorn_conf.py", *extra, "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        if not wait_for_port(self.port, 30, self.process):
-            self.stop()
-            raise RuntimeError("gunicorn did not start:\n" + self.log())
-
-    def worker_pids(self) -> list[int]:
-        assert self.process is not None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
-
-    def kill_worker(self) -> int:
-        """kill -9 one worker; the arbiter starts a new one."""
-        pid = self.worker_pids()[0]
-        os.kill(pid, signal.SIGKILL)
-        return pid
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
