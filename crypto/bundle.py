@@ -34,6 +34,7 @@ MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _ID = r"[0-9a-f]{32}"
 _MEMBER = re.compile(rf"^tips/{_ID}/(payload|attachments/{_ID}|messages/{_ID})\.age$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MESSAGE_KINDS = ("followup", "reply")
 _READ = 1024 * 1024
 
 
@@ -43,6 +44,10 @@ def payload_path(tip_id: str) -> str:
 
 def attachment_path(tip_id: str, attachment_id: str) -> str:
     return f"tips/{tip_id}/attachments/{attachment_id}.age"
+
+
+def message_path(tip_id: str, message_id: str) -> str:
+    return f"tips/{tip_id}/messages/{message_id}.age"
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,9 @@ def _files_in(body: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     for tip in body["tips"]:
         yield tip["payload"]
         yield from tip.get("attachments", [])
-        yield from tip.get("messages", [])
+        for message in tip.get("messages", []):
+            yield message
+            yield from message.get("attachments", [])
 
 
 def validate_body(body: Any) -> dict[str, Any]:
@@ -85,6 +92,13 @@ def validate_body(body: Any) -> dict[str, Any]:
             raise MalformedDocument("tip sealed_by must be 'browser' or 'server'")
         if not isinstance(tip.get("payload"), Mapping):
             raise MalformedDocument("tip has no payload entry")
+        source = tip.get("source_recipient")
+        if source is not None and not (isinstance(source, str) and source.startswith("age1")):
+            raise MalformedDocument("tip source_recipient must be an age recipient or null")
+        _check_messages(tip)
+    reviewers = body.get("reviewers", [])
+    if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.startswith("age1") for r in reviewers):
+        raise MalformedDocument("reviewers must be a list of age recipients")
     for entry in _files_in(body):
         path = entry.get("path")
         if not isinstance(path, str) or not _MEMBER.match(path) or path in seen:
@@ -95,6 +109,21 @@ def validate_body(body: Any) -> dict[str, Any]:
         if not isinstance(entry.get("sha256"), str) or not _HEX64.match(entry["sha256"]):
             raise MalformedDocument("invalid sha256 in manifest")
     return dict(body)
+
+
+def _check_messages(tip: Mapping[str, Any]) -> None:
+    messages = tip.get("messages", [])
+    if not isinstance(messages, list) or not isinstance(tip.get("attachments", []), list):
+        raise MalformedDocument("tip messages and attachments must be lists")
+    for message in messages:
+        if not isinstance(message, Mapping) or not re.fullmatch(_ID, str(message.get("id", ""))):
+            raise MalformedDocument("message id must be 32 lowercase hex digits")
+        if message.get("kind") not in MESSAGE_KINDS:
+            raise MalformedDocument("message kind must be 'followup' or 'reply'")
+        if message.get("path") != message_path(tip["id"], message["id"]):
+            raise MalformedDocument("message path does not match its tip and id")
+        if not isinstance(message.get("attachments", []), list):
+            raise MalformedDocument("message attachments must be a list")
 
 
 def write_bundle(

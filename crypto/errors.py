@@ -106,3 +106,9 @@ class TooLarge(TipboxCryptoError):
     """The input exceeded the size limit the caller set; nothing usable was produced."""
 
     default_message = "the input exceeds the size limit"
+
+
+class MalformedDispositions(TipboxCryptoError):
+    """A dispositions body breaks FORMAT.md §10 (the message names the rule, never content)."""
+
+    default_message = "the dispositions file is malformed"

@@ -36,7 +36,8 @@ def _check_answer(value: Any) -> bool:
     return False
 
 
-def _check_attachment(entry: Any) -> None:
+def check_attachment(entry: Any) -> None:
+    """Refuse an attachment manifest entry that is not exactly as FORMAT.md §3 says."""
     if not isinstance(entry, Mapping):
         raise MalformedPayload("attachment entry is not an object")
     if not isinstance(entry.get("id"), str) or not _ATTACHMENT_ID.match(entry["id"]):
@@ -72,13 +73,18 @@ def validate(document: Any) -> dict[str, Any]:
             "payload answers must map names to strings, integers, booleans, lists of strings or null"
         )
     attachments = document.get("attachments")
+    check_attachments(attachments)
+    return dict(document)
+
+
+def check_attachments(attachments: Any) -> None:
+    """An attachment manifest: a list of valid entries with unique ids."""
     if not isinstance(attachments, list):
         raise MalformedPayload("payload attachments must be a list")
     for entry in attachments:
-        _check_attachment(entry)
+        check_attachment(entry)
     if len({a["id"] for a in attachments}) != len(attachments):
         raise MalformedPayload("attachment ids must be unique")
-    return dict(document)
 
 
 def build(
@@ -110,15 +116,19 @@ def encode(document: Mapping[str, Any]) -> bytes:
     return data
 
 
-def decode(data: bytes) -> dict[str, Any]:
-    """Parse unpadded payload bytes."""
+def parse_json(data: bytes) -> Any:
+    """Unpadded bytes of a sealed document (a tip or a message) as JSON, size-checked."""
     if len(data) > MAX_PAYLOAD_BYTES:
         raise MalformedPayload("payload too large")
     try:
-        document = json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise MalformedPayload("payload is not UTF-8 JSON") from None
-    return validate(document)
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    """Parse unpadded payload bytes."""
+    return validate(parse_json(data))
 
 
 def seal_tip(document: Mapping[str, Any], recipients: Sequence[str | envelope.Recipient]) -> bytes:

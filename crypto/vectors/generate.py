@@ -20,7 +20,7 @@ from typing import Any
 
 import nacl.signing
 
-from crypto import envelope, key_manifest, padding, payload, receipt_keys
+from crypto import envelope, key_manifest, messages, padding, payload, receipt_keys
 from crypto.attachments import seal_attachment
 from crypto.identity import ReviewerIdentity, encrypt_identity, recipient_fingerprint
 from crypto.signing import (
@@ -359,6 +359,65 @@ def receipt_key_vectors() -> dict[str, Any]:
     }
 
 
+REPLY_RECEIPT = "7K3M-Q9XD-2HPA-W4RT-ZB6N"
+
+
+def message_vectors(regenerate: bool) -> dict[str, Any]:
+    """Replies and follow-ups (FORMAT.md §13): canonical documents, and sealed replies the
+    receipt-derived identity must open (random: generated once, committed)."""
+    old = _load("messages.json")
+    reply = messages.build("reply", "Terima kasih. Di desa mana kejadiannya?\nApakah anak itu masih di sana?",
+                           lang="id", sealed_by="reviewer")
+    followup = messages.build(
+        "followup",
+        "Desa Sukamaju. Anak itu masih di sana kemarin.",
+        lang="id",
+        sealed_by="browser",
+        attachments=[{"id": "ab" * 16, "name": "foto.jpg", "type": "image/jpeg", "size": 1234,
+                      "sha256": hashlib.sha256(b"foto").hexdigest()}],
+    )
+    source = receipt_keys.derive(REPLY_RECEIPT)
+    reviewers = [ReviewerIdentity.from_secret(s).recipient for s in IDENTITIES]
+    if old is None or regenerate:
+        sealed_reply = messages.seal_message(reply, [source.recipient, *reviewers])
+        sealed_followup = messages.seal_message(followup, reviewers)
+        files = {
+            "reply": base64.b64encode(sealed_reply).decode(),
+            "reply_tampered": base64.b64encode(
+                sealed_reply[:-20] + bytes([sealed_reply[-20] ^ 1]) + sealed_reply[-19:]
+            ).decode(),
+            "followup": base64.b64encode(sealed_followup).decode(),
+        }
+    else:
+        files = old["sealed"]
+    invalid = [
+        ({**reply, "v": 2}, "UnknownPayloadVersion"),
+        ({**reply, "kind": "note"}, "MalformedPayload"),
+        ({**reply, "sealed_by": "browser"}, "MalformedPayload"),
+        ({**followup, "sealed_by": "reviewer"}, "MalformedPayload"),
+        ({**reply, "text": "   "}, "MalformedPayload"),
+        ({**reply, "attachments": followup["attachments"]}, "MalformedPayload"),
+        ({**reply, "lang": "fr"}, "MalformedPayload"),
+    ]
+    return {
+        "schema": "tipbox-vectors/messages/v1",
+        "rationale": "A reviewer's reply is sealed to the source's receipt-derived recipient and the reviewers; the browser opens it with deriveReceiptKeys(receipt).identity. Follow-ups are sealed to the reviewers like a tip.",
+        "sources": SOURCES,
+        "receipt": REPLY_RECEIPT,
+        "source_recipient": source.recipient,
+        "reviewer_identities": IDENTITIES,
+        "valid": [
+            {"document": doc, "canonical": canonical_json(doc).decode(),
+             "padded_length": padding.padded_length(len(canonical_json(doc)))}
+            for doc in (reply, followup)
+        ],
+        "invalid": [{"document": doc, "error": error} for doc, error in invalid],
+        "sealed": files,
+        "sealed_expect": {"reply": "the valid[0] document, for the receipt's identity and each reviewer",
+                          "reply_tampered": "payload failure", "followup": "the valid[1] document, for each reviewer only"},
+    }
+
+
 def main(argv: list[str]) -> None:
     regenerate = "--regenerate-age" in argv
     _write("padding.json", padding_vectors())
@@ -367,6 +426,7 @@ def main(argv: list[str]) -> None:
     _write("envelope.json", envelope_vectors(regenerate))
     _write("identity.json", identity_vectors(regenerate))
     _write("receipt_keys.json", receipt_key_vectors())
+    _write("messages.json", message_vectors(regenerate))
 
 
 if __name__ == "__main__":
