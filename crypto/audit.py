@@ -38,6 +38,8 @@ EVENTS = frozenset(
         "tip.released",
         "tip.closed",
         "tip.purged",
+        "tip.followup",
+        "tip.reply",
         "policy.changed",
         "reviewer.added",
         "reviewer.removed",

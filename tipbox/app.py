@@ -16,6 +16,7 @@ from .retention import create_blueprint as retention_blueprint
 from .security import fetch_metadata, headers, logs, ratelimit
 from .security.requests import InMemoryRequest
 from .static_assets import init_app as init_static
+from .status import create_blueprint as status_blueprint
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -58,6 +59,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_errors(app)
     app.register_blueprint(intake_blueprint())
     app.register_blueprint(retention_blueprint())
+    app.register_blueprint(status_blueprint())
     app.register_blueprint(apidoc.create_blueprint())
     from .admin.cli import register_commands
 

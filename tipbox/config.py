@@ -35,6 +35,8 @@ class Limits:
     max_field_chars: int = 20_000
     upload_chunk_bytes: int = 1 * MIB
     abandoned_upload_hours: int = 24
+    # How long the status page's follow-up capability lasts after a receipt was entered.
+    status_access_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class RateLimits:
     global_open: str = "300/minute;3000/hour;20000/day"
     global_chunks: str = "2000/minute;20000/hour;50000/day"  # x TIPBOX_UPLOAD_CHUNK_BYTES = disk per day
     global_submit: str = "300/minute;3000/hour;20000/day"  # finalize + no-JS posts together
+    status: str = "10/minute;60/hour"  # receipt lookups (POST /status, POST /api/v1/status): brute force
+    global_status: str = "600/minute"
 
 
 RATELIMIT_VARIABLES = {
@@ -67,6 +71,8 @@ RATELIMIT_VARIABLES = {
     "global_open": "TIPBOX_RATELIMIT_GLOBAL_OPEN",
     "global_chunks": "TIPBOX_RATELIMIT_GLOBAL_CHUNKS",
     "global_submit": "TIPBOX_RATELIMIT_GLOBAL_SUBMIT",
+    "status": "TIPBOX_RATELIMIT_STATUS",
+    "global_status": "TIPBOX_RATELIMIT_GLOBAL_STATUS",
 }
 
 
@@ -218,7 +224,10 @@ def _limits(env: Mapping[str, str]) -> Limits:
         max_field_chars=_int(env, "TIPBOX_MAX_FIELD_CHARS", base.max_field_chars),
         upload_chunk_bytes=_int(env, "TIPBOX_UPLOAD_CHUNK_BYTES", base.upload_chunk_bytes, minimum=64 * 1024),
         abandoned_upload_hours=_int(env, "TIPBOX_ABANDONED_UPLOAD_HOURS", base.abandoned_upload_hours),
+        status_access_minutes=_int(env, "TIPBOX_STATUS_ACCESS_MINUTES", base.status_access_minutes),
     )
+    if limits.status_access_minutes > 24 * 60:
+        raise ConfigError("TIPBOX_STATUS_ACCESS_MINUTES must be at most 1440 (a day)")
     if limits.max_attachment_bytes > limits.max_submission_bytes:
         raise ConfigError("TIPBOX_MAX_ATTACHMENT_BYTES must not exceed TIPBOX_MAX_SUBMISSION_BYTES")
     return limits

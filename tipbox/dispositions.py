@@ -1,4 +1,4 @@
-"""Import a reviewer's signed dispositions file: statuses, holds and closures.
+"""Import a reviewer's signed dispositions file: statuses, holds, closures and replies.
 
 The offline CLI (`tipbox-review dispositions export`) writes a signed tipbox
 document (crypto/FORMAT.md §6, context ``tipbox/dispositions/v1``; the format
@@ -7,46 +7,44 @@ is in docs/review.md). The server accepts it only if
 * it is signed by the Ed25519 key of an *active* reviewer (the key each
   reviewer registered with ``tipbox reviewers add ... --signing-key``);
 * its random ``id`` was never imported before (replays fail);
-* its body is exactly a v1 dispositions body (unknown members are refused);
-* every entry names a ready tip of that reviewer's channel (or one the audit log
-  says was purged: that entry is skipped), and every hold ends after now and
-  within the retention policy's ``max_hold_days``.
+* its body is exactly a v1 or v2 dispositions body (crypto/dispositions.py;
+  unknown members are refused);
+* every entry and reply names a ready tip of that reviewer's channel (or one the
+  audit log says was purged: that entry is skipped), and every hold ends after
+  now and within the retention policy's ``max_hold_days``;
+* every reply is a new id, for a tip with a source key, sealed to exactly one
+  more X25519 recipient than the current key manifest has reviewers (the source).
 
-Then every entry is applied in the caller's transaction, all or nothing. An
+Then everything is applied in the caller's transaction, all or nothing. An
 entry is skipped, not applied, when the tip's status was last set by a file the
 reviewer created later (an older file never undoes a newer one). Only codes,
-dates and ids are stored: never content.
+dates, ids and sealed replies are stored: never readable content.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto import header
+from crypto.dispositions import TIME_FORMAT, Body, Reply, parse_body
+from crypto.errors import MalformedDispositions, TipboxCryptoError
 from crypto.identity import recipient_fingerprint
 from crypto.signing import CONTEXT_DISPOSITIONS, verify_document
 
-from .models import TIP_READY, DispositionImport, Reviewer, Tip
+from .intake.service import receive_message
+from .keys import current_manifest
+from .models import TIP_READY, TIP_UPLOADING, DispositionImport, Message, Reviewer, Tip
 
-DOCUMENT_TYPE = "tipbox-dispositions"
-VERSION = 1
-STATUSES = ("new", "in_review", "referred", "closed", "hold")
-# Mirrors review_cli/taxonomy.py HOLD_REASONS (docs/review.md lists them).
-HOLD_REASONS = ("investigation", "prosecution", "victim-support", "authority-request", "follow-up")
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_ENTRIES = 100_000
-MAX_CLOCK_SKEW = timedelta(days=1)
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 EventSink = Callable[[Session, str, str | None, Mapping[str, Any]], None]
 
@@ -64,6 +62,7 @@ class ImportResult:
     unchanged: int = 0
     stale: int = 0
     purged: int = 0
+    replies: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,61 +72,6 @@ def _utcnow() -> datetime:
 
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def parse_body(body: Mapping[str, Any], now: datetime, max_hold_days: int) -> tuple[datetime, list[dict[str, Any]]]:
-    """Validate a v1 body strictly; return (created, entries)."""
-    if body.get("type") != DOCUMENT_TYPE:
-        raise DispositionError("not a tipbox dispositions file")
-    if body.get("v") != VERSION:
-        raise DispositionError("unknown dispositions version; update tipbox")
-    if set(body) != {"type", "v", "id", "created", "entries"}:
-        raise DispositionError("the dispositions file has unexpected or missing members")
-    if not isinstance(body["id"], str) or not _HEX32.match(body["id"]):
-        raise DispositionError("the dispositions file id must be 32 lowercase hex digits")
-    try:
-        created = datetime.strptime(str(body["created"]), _TIME)
-    except ValueError:
-        raise DispositionError("created must be YYYY-MM-DDTHH:MM:SSZ") from None
-    if created > now + MAX_CLOCK_SKEW:
-        raise DispositionError("the dispositions file is dated in the future; check the reviewer's clock")
-    entries = body["entries"]
-    if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
-        raise DispositionError("entries must be a list")
-    seen: set[str] = set()
-    parsed = []
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            raise DispositionError("each entry must be an object")
-        status = entry.get("status")
-        expected = {"tip_id", "status", "hold_until", "hold_reason"} if status == "hold" else {"tip_id", "status"}
-        if set(entry) != expected:
-            raise DispositionError("an entry has unexpected or missing members (holds need hold_until and hold_reason)")
-        tip_id = entry["tip_id"]
-        if not isinstance(tip_id, str) or not _HEX32.match(tip_id) or tip_id in seen:
-            raise DispositionError("an entry has an invalid or repeated tip_id")
-        seen.add(tip_id)
-        if status not in STATUSES:
-            raise DispositionError("an entry has an unknown status")
-        item: dict[str, Any] = {"tip_id": tip_id, "status": status, "hold_until": None, "hold_reason": None}
-        if status == "hold":
-            until_text = entry["hold_until"]
-            try:
-                if not isinstance(until_text, str) or not _DATE.match(until_text):
-                    raise ValueError
-                until = datetime.strptime(until_text, "%Y-%m-%d")
-            except ValueError:
-                raise DispositionError("hold_until must be a date YYYY-MM-DD") from None
-            if until <= now:
-                raise DispositionError(f"a hold on tip {tip_id[:8]} has already ended")
-            if until - _hour(now) > timedelta(days=max_hold_days):
-                raise DispositionError(f"a hold on tip {tip_id[:8]} is longer than the policy's {max_hold_days} days")
-            if entry["hold_reason"] not in HOLD_REASONS:
-                raise DispositionError("an entry has an unknown hold_reason code")
-            item["hold_until"] = until
-            item["hold_reason"] = entry["hold_reason"]
-        parsed.append(item)
-    return created, parsed
 
 
 def _purged(db: Session, tip_ids: list[str]) -> set[str]:
@@ -166,9 +110,13 @@ def import_dispositions(
     reviewer = reviewers[document["signature"]["key"]]
     if isinstance(body.get("id"), str) and db.get(DispositionImport, body["id"]) is not None:
         raise DispositionError("this dispositions file was already imported (replay refused)")
-    created, entries = parse_body(body, now, max_hold_days)
+    try:
+        parsed = parse_body(body, now, max_hold_days)
+    except MalformedDispositions as exc:
+        raise DispositionError(str(exc)) from None
+    created, entries = parsed.created, parsed.entries
 
-    ids = [e["tip_id"] for e in entries]
+    ids = list(dict.fromkeys([e.tip_id for e in entries] + [r.tip_id for r in parsed.replies]))
     tips = (
         {
             t.id: t
@@ -193,6 +141,7 @@ def import_dispositions(
         else {}
     )
 
+    _check_replies(db, parsed, tips, purged, reviewer.channel_id)
     record = DispositionImport(
         id=body["id"],
         reviewer_id=reviewer.id,
@@ -206,16 +155,17 @@ def import_dispositions(
     result = ImportResult(body["id"], reviewer.label, len(entries))
     emit = record_event or (lambda *_args: None)
     for entry in entries:
-        if entry["tip_id"] in purged:
+        if entry.tip_id in purged:
             result.purged += 1  # deleted under the retention policy since the reviewer exported it
             continue
-        tip = tips[entry["tip_id"]]
+        tip = tips[entry.tip_id]
         last = previous.get(tip.disposition_id or "")
         if last is not None and last > created:
             result.stale += 1
             continue
-        status, old = entry["status"], tip.review_status
-        if (status, entry["hold_until"], entry["hold_reason"]) == (old, tip.hold_until, tip.hold_reason):
+        status, old = entry.status, tip.review_status
+        tip.disclosed_agency = entry.disclose
+        if (status, entry.hold_until, entry.hold_reason) == (old, tip.hold_until, tip.hold_reason):
             tip.disposition_id = record.id
             result.unchanged += 1
             continue
@@ -224,18 +174,25 @@ def import_dispositions(
         if old == "closed" and status != "closed":
             tip.closed_at = None
         if status == "hold":
-            emit(db, "tip.held", tip.id, {"until": entry["hold_until"].strftime(_TIME), "reason": entry["hold_reason"]})
+            assert entry.hold_until is not None
+            emit(db, "tip.held", tip.id, {"until": entry.hold_until.strftime(TIME_FORMAT), "reason": entry.hold_reason})
         elif status == "closed":
             tip.closed_at = _hour(now)
             emit(db, "tip.closed", tip.id, {})
         else:
             emit(db, "tip.status", tip.id, {"status": status})
         tip.review_status = status
-        tip.hold_until = entry["hold_until"]
-        tip.hold_reason = entry["hold_reason"]
+        tip.hold_until = entry.hold_until
+        tip.hold_reason = entry.hold_reason
         tip.disposition_id = record.id
         result.applied += 1
         result.by_status[status] = result.by_status.get(status, 0) + 1
+    for reply in parsed.replies:
+        if reply.tip_id in purged:
+            result.purged += 1
+            continue
+        publish_reply(db, tips[reply.tip_id], reply, record.id)
+        result.replies += 1
     record.applied_count = result.applied
     emit(
         db,
@@ -246,7 +203,55 @@ def import_dispositions(
             "reviewer": recipient_fingerprint(reviewer.recipient),
             "entries": len(entries),
             "applied": result.applied,
+            "replies": result.replies,
         },
     )
     db.flush()
     return result
+
+
+def _check_replies(db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], channel_id: str) -> None:
+    """Refuse the whole file unless every reply is a tipbox-sealed age file the source can open."""
+    if not parsed.replies:
+        return
+    manifest = current_manifest(db, channel_id)
+    reviewers = manifest.recipient_count if manifest is not None else 0
+    known = set(db.scalars(select(Message.id).where(Message.id.in_([r.id for r in parsed.replies]))))
+    for reply in parsed.replies:
+        if reply.id in known:
+            raise DispositionError(f"reply {reply.id[:8]} was already published (replay refused)")
+        if reply.tip_id in purged:
+            continue
+        tip = tips[reply.tip_id]
+        if tip.source_recipient is None:
+            raise DispositionError(f"tip {tip.id[:8]} has no source key, so its source cannot read a reply")
+        try:
+            parsed_header = header.parse_header(io.BytesIO(reply.sealed))
+            header.check_x25519_recipients(parsed_header, reviewers + 1)
+            header.check_padded_payload(len(reply.sealed) - parsed_header.length)
+        except TipboxCryptoError:
+            raise DispositionError(
+                f"the reply to tip {tip.id[:8]} is not sealed to the source and the current {reviewers} reviewers; "
+                "import a fresh export bundle and write it again"
+            ) from None
+
+
+def publish_reply(db: Session, tip: Tip, reply: Reply, disposition_id: str) -> None:
+    """A checked reply becomes part of the tip's thread, visible on the source's status page."""
+    manifest = current_manifest(db, tip.channel_id)
+    fingerprint = manifest.fingerprint if manifest is not None else tip.key_fingerprint
+    message = Message(
+        id=reply.id,
+        tip_id=tip.id,
+        seq=0,
+        kind="reply",
+        state=TIP_UPLOADING,  # receive_message makes it ready, numbered and logged
+        sealed_by="reviewer",
+        key_fingerprint=fingerprint,
+        payload=reply.sealed,
+        payload_size=len(reply.sealed),
+        payload_sha256=hashlib.sha256(reply.sealed).hexdigest(),
+        disposition_id=disposition_id,
+    )
+    db.add(message)
+    receive_message(db, tip, message)

@@ -42,6 +42,13 @@ MESSAGES = {
     ),
     "no_reviewers": _l("The tip line is not accepting reports right now: no reviewer keys are set up."),
     "unsupported_media": _l("This kind of request is not accepted here."),
+    "receipt_conflict": _l("This receipt code is already in use. Please send the report again."),
+    "status_not_found": _l(
+        "No report matches this code. Check each character and try again. "
+        "Reports are deleted after the time on the retention page; after that, no code opens them."
+    ),
+    "access_expired": _l("For your safety this page has timed out. Please enter your receipt code again."),
+    "message_required": _l("Please write a message."),
     "server_error": _l("Something went wrong on our side. Nothing you sent was stored. Please try again later."),
     "unavailable": _l("The tip line is briefly unavailable. Please try again."),
     "rate_limited": _l(

@@ -93,8 +93,13 @@ class Tip(Base):
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     payload_size: Mapped[int | None] = mapped_column(Integer)
     payload_sha256: Mapped[str | None] = mapped_column(String(64))
-    # Argon2id of the receipt code with a server-wide salt: a lookup key, not the code.
+    # Keyed hash (HMAC under a key derived from the server secret) of the lookup key the
+    # receipt derives (crypto/FORMAT.md §12): finds the tip, never reveals or tests the receipt.
     receipt_lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The source's receipt-derived age recipient (public): reviewers seal replies to it.
+    source_recipient: Mapped[str | None] = mapped_column(String(128))
+    # The agency *kind* a reviewer chose to tell the source (crypto.dispositions.AGENCY_KINDS).
+    disclosed_agency: Mapped[str | None] = mapped_column(String(32))
     exported_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set only by signed reviewer dispositions (tipbox/dispositions.py): a status
     # code, a hold's end and reason code, the hour it was closed. Never content.
@@ -110,6 +115,9 @@ class Tip(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="tip", cascade="all, delete-orphan", order_by="Attachment.position"
     )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="tip", cascade="all, delete-orphan", order_by="Message.seq"
+    )
 
 
 class Attachment(Base):
@@ -117,6 +125,9 @@ class Attachment(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), primary_key=True)
+    # A follow-up's attachment names its message; the tip's own have none. No FOREIGN KEY
+    # for the same reason as Tip.disposition_id; purge removes both with the tip.
+    message_id: Mapped[str | None] = mapped_column(String(32), index=True)
     position: Mapped[int] = mapped_column(Integer)
     complete: Mapped[bool] = mapped_column(default=False)
     size: Mapped[int | None] = mapped_column(Integer)
@@ -126,6 +137,34 @@ class Attachment(Base):
     chunks: Mapped[list[AttachmentChunk]] = relationship(
         cascade="all, delete-orphan", order_by="AttachmentChunk.seq", lazy="raise"
     )
+
+
+class Message(Base):
+    """A source's follow-up or a reviewer's published reply: one age file (FORMAT.md §13).
+
+    A follow-up is uploaded like a tip (``state`` uploading → ready, with an
+    upload token); a reply arrives ready, from a signed dispositions file.
+    """
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # order within the tip's thread
+    kind: Mapped[str] = mapped_column(String(16))  # "followup" | "reply"
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sealed_by: Mapped[str] = mapped_column(String(8))  # browser | server | reviewer
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)  # rounded to the hour
+    upload_expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    upload_token_hash: Mapped[str | None] = mapped_column(String(64))
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload_size: Mapped[int | None] = mapped_column(Integer)
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
+    disposition_id: Mapped[str | None] = mapped_column(String(32))  # the file that published a reply
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    tip: Mapped[Tip] = relationship(back_populates="messages")
 
 
 class AttachmentChunk(Base):

@@ -1,27 +1,32 @@
-"""Receipt codes: what a source keeps to come back; the server keeps a slow hash.
+"""Receipt codes and the one thing the server keeps of them: a keyed hash of their lookup key.
 
-A receipt is 100 random bits written as five groups of four Crockford base32
-characters (no I, L, O, U: easy to copy by hand). The server stores
-Argon2id(receipt, salt) where the salt is derived from the server secret, so
-the value can be looked up by index yet a stolen database alone does not allow
-testing guesses offline without the secret, and each guess costs a full
-Argon2id even with it.
+A receipt (crypto/receipt_keys.py, FORMAT.md §12) derives the source's age
+identity and a lookup key. A browser-sealed report's receipt is made in the
+browser, which sends only the recipient and the lookup key; on the no-JS path
+the server makes the receipt, derives both in memory and forgets it.
+
+The server stores ``HMAC-SHA256(K, lookup)`` with ``K`` derived from the
+server secret. The lookup key already carries the receipt's 100 random bits,
+so a slow hash would add nothing but cost (Argon2id used to cap intake at
+about 8 reports a second); the key means a stolen database alone cannot test
+a single guess.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
-import nacl.pwhash
+from crypto.receipt_keys import ALPHABET, GROUP_LEN, GROUPS, ReceiptKeys, derive, normalise
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-GROUPS = 5
-GROUP_LEN = 4
-_NORMALISE = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None})
-OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
-MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+from .security.subkeys import subkey
+
+LOOKUP_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+_HASH_INFO = b"tipbox/status-lookup/v1"
+# Derived in place of a receipt that cannot be one, so a mistyped code costs the same work.
+_DECOY = "0000-0000-0000-0000-0000"
 
 
 def new_receipt() -> str:
@@ -29,18 +34,22 @@ def new_receipt() -> str:
     return "-".join(chars[i : i + GROUP_LEN] for i in range(0, len(chars), GROUP_LEN))
 
 
-def normalise(receipt: str) -> str | None:
-    """Canonical form of what a source typed, or None if it cannot be a receipt."""
-    cleaned = receipt.strip().upper().translate(_NORMALISE)
-    if len(cleaned) != GROUPS * GROUP_LEN or any(c not in ALPHABET for c in cleaned):
-        return None
-    return cleaned
+def lookup_hash(lookup: str, server_secret: bytes) -> str:
+    """What the database stores and is searched by: a keyed hash of a lookup key (64 hex)."""
+    if not LOOKUP_PATTERN.match(lookup):
+        raise ValueError("a lookup key is 64 lowercase hex digits")
+    return hmac.new(subkey(server_secret, _HASH_INFO), bytes.fromhex(lookup), hashlib.sha256).hexdigest()
 
 
-def lookup_key(receipt: str, server_secret: bytes) -> str:
-    canonical = normalise(receipt)
-    if canonical is None:
-        raise ValueError("not a receipt code")
-    salt = hmac.new(server_secret, b"tipbox/receipt-salt/v1", hashlib.sha256).digest()[:16]
-    derived = nacl.pwhash.argon2id.kdf(32, canonical.encode(), salt, opslimit=OPSLIMIT, memlimit=MEMLIMIT)
-    return derived.hex()
+def keys_for_typed(receipt: str) -> ReceiptKeys | None:
+    """Derive the keys of what a source typed; None if it cannot be a receipt.
+
+    A malformed code still runs one derivation (of a decoy), so it is answered
+    after the same work as a well-formed code that matches nothing.
+    """
+    canonical = normalise(receipt) if isinstance(receipt, str) else None
+    keys = derive(canonical or _DECOY)
+    return keys if canonical is not None else None
+
+
+__all__ = ["LOOKUP_PATTERN", "keys_for_typed", "lookup_hash", "new_receipt", "normalise"]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from flask.testing import FlaskClient
 
-from crypto import payload
+from crypto import messages, payload, receipt_keys
 from crypto.attachments import seal_attachment
 from tests.tipbox.conftest import csrf_token
+from tipbox.receipts import new_receipt
 
 
 @dataclass
@@ -54,38 +55,91 @@ class BrowserLike:
             headers=self.headers(token),
         )
 
-    def finalize(self, tip: str, token: str, sealed: bytes, attachments: list[str], fingerprint: str | None = None):
-        return self.client.post(
-            f"/api/v1/submissions/{tip}/finalize",
-            headers=self.headers(token),
-            json={
-                "payload": base64.b64encode(sealed).decode(),
-                "attachments": attachments,
-                "key_fingerprint": fingerprint or self.fingerprint,
-            },
-        )
+    def finalize(
+        self,
+        tip: str,
+        token: str,
+        sealed: bytes,
+        attachments: list[str],
+        fingerprint: str | None = None,
+        receipt: str | None = None,
+        base: str = "/api/v1/submissions",
+    ):
+        """Finalize a tip (the source's keys derived from ``receipt``, made here as the browser does) or,
+        with ``base="/api/v1/followups"``, a follow-up (no keys)."""
+        body = {
+            "payload": base64.b64encode(sealed).decode(),
+            "attachments": attachments,
+            "key_fingerprint": fingerprint or self.fingerprint,
+        }
+        if base == "/api/v1/submissions":
+            keys = receipt_keys.derive(receipt or new_receipt())
+            body.update(source_recipient=keys.recipient, lookup=keys.lookup)
+        return self.client.post(f"{base}/{tip}/finalize", headers=self.headers(token), json=body)
 
     def seal_file(self, content: bytes) -> tuple[bytes, dict]:
         out = io.BytesIO()
         digest = seal_attachment(io.BytesIO(content), out, self.recipients)
         return out.getvalue(), {"size": digest.size, "sha256": digest.sha256}
 
-    def submit(
-        self, answers: dict, files: dict[str, tuple[str, str, bytes]] | None = None, chunk: int = 64 * 1024
-    ) -> str:
-        """Full happy path; ``files`` maps attachment id -> (name, type, content). Returns the receipt."""
+    def _upload_files(
+        self, base: str, upload: str, token: str, files: dict[str, tuple[str, str, bytes]] | None, chunk: int
+    ) -> list[dict]:
         import hashlib
 
-        opened = self.open().get_json()
-        tip, token = opened["tip_id"], opened["token"]
         manifest = []
         for att_id, (name, media_type, content) in (files or {}).items():
             sealed, digest = self.seal_file(content)
+            url = f"{base}/{upload}/attachments/{att_id}"
             for seq, start in enumerate(range(0, len(sealed), chunk)):
-                assert self.put(tip, token, att_id, seq, sealed[start : start + chunk]).status_code == 200
-            assert self.complete(tip, token, att_id, len(sealed), hashlib.sha256(sealed).hexdigest()).status_code == 200
+                piece = sealed[start : start + chunk]
+                response = self.client.put(
+                    f"{url}/chunks/{seq}", data=piece, headers=self.headers(token), content_type="application/octet-stream"
+                )
+                assert response.status_code == 200, response.get_json()
+            response = self.client.post(
+                f"{url}/complete",
+                json={"size": len(sealed), "sha256": hashlib.sha256(sealed).hexdigest()},
+                headers=self.headers(token),
+            )
+            assert response.status_code == 200, response.get_json()
             manifest.append({"id": att_id, "name": name, "type": media_type, **digest})
+        return manifest
+
+    def submit(
+        self,
+        answers: dict,
+        files: dict[str, tuple[str, str, bytes]] | None = None,
+        chunk: int = 64 * 1024,
+        receipt: str | None = None,
+    ) -> str:
+        """Full happy path; ``files`` maps attachment id -> (name, type, content). Returns the receipt,
+        made here as the browser makes it (the server never sees it)."""
+        receipt = receipt or new_receipt()
+        opened = self.open().get_json()
+        tip, token = opened["tip_id"], opened["token"]
+        manifest = self._upload_files("/api/v1/submissions", tip, token, files, chunk)
         document = payload.build(answers, lang="id", sealed_by="browser", attachments=manifest)
-        response = self.finalize(tip, token, payload.seal_tip(document, self.recipients), list(files or {}))
+        response = self.finalize(
+            tip, token, payload.seal_tip(document, self.recipients), list(files or {}), receipt=receipt
+        )
         assert response.status_code == 200, response.get_json()
-        return response.get_json()["receipt"]
+        assert response.get_json() == {"ok": True}
+        return receipt
+
+    def status(self, receipt: str):
+        """What status.js does: derive the lookup key and ask for the status."""
+        lookup = receipt_keys.derive(receipt).lookup
+        return self.client.post("/api/v1/status", json={"lookup": lookup}, headers=self.headers())
+
+    def follow_up(
+        self, access: str, text: str, files: dict[str, tuple[str, str, bytes]] | None = None, chunk: int = 64 * 1024
+    ):
+        """Send a browser-sealed follow-up with the status page's ``access``; returns the finalize response."""
+        opened = self.client.post("/api/v1/followups", json={"access": access}, headers=self.headers())
+        assert opened.status_code == 201, opened.get_json()
+        upload, token = opened.get_json()["upload_id"], opened.get_json()["token"]
+        manifest = self._upload_files("/api/v1/followups", upload, token, files, chunk)
+        document = messages.build("followup", text, lang="id", sealed_by="browser", attachments=manifest)
+        sealed = messages.seal_message(document, self.recipients)
+        return self.finalize(upload, token, sealed, list(files or {}), base="/api/v1/followups")

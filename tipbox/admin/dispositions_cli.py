@@ -43,7 +43,7 @@ def import_command(file: Path) -> None:
         f"imported dispositions {result.file_id} from reviewer {result.reviewer_label}: "
         f"{result.entries} entries, {result.applied} applied ({statuses}), "
         f"{result.unchanged} unchanged, {result.stale} older than the tip's last disposition, "
-        f"{result.purged} for tips already purged"
+        f"{result.purged} for tips already purged; {result.replies} replies published"
     )
 
 

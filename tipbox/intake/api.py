@@ -20,13 +20,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .. import db
 from ..keys import current_manifest
 from . import context
-from .service import IntakeError, complete_attachment, finalize, put_chunk, start_upload
+from .service import IntakeError, SourceKeys, complete_attachment, finalize, put_chunk, start_upload
 
 TOKEN_HEADER = "X-Upload-Token"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _token() -> str:
+def upload_token() -> str:
     token = request.headers.get(TOKEN_HEADER, "")
     if not token or len(token) > 128:
         raise IntakeError("not_found", 404)
@@ -44,7 +44,7 @@ def _body(max_bytes: int) -> bytes:
     return data
 
 
-def _json_body(max_bytes: int) -> dict:
+def json_body(max_bytes: int) -> dict:
     if request.mimetype != "application/json":
         raise IntakeError("unsupported_media", 415)
     try:
@@ -64,13 +64,19 @@ def keys():
 
 
 def open_upload():
-    limits = context.limits()
     with db.transaction() as session:
-        upload = start_upload(session, limits)
+        upload = start_upload(session, context.limits())
+    return upload_limits(upload.tip_id, upload.token, upload.key_fingerprint)
+
+
+def upload_limits(upload_id: str, token: str, fingerprint: str):
+    """The answer that opens an upload (a tip's or a follow-up's): its capability and the limits."""
+    limits = context.limits()
     return jsonify(
-        tip_id=upload.tip_id,
-        token=upload.token,
-        key_fingerprint=upload.key_fingerprint,
+        tip_id=upload_id,
+        upload_id=upload_id,
+        token=token,
+        key_fingerprint=fingerprint,
         chunk_bytes=limits.upload_chunk_bytes,
         max_attachment_bytes=limits.max_attachment_bytes,
         max_submission_bytes=limits.max_submission_bytes,
@@ -78,28 +84,31 @@ def open_upload():
     ), 201
 
 
-def upload_chunk(tip_id: str, attachment_id: str, seq: int):
+def store_chunk(upload_id: str, attachment_id: str, seq: int, *, followup: bool = False):
     limits = context.limits()
     if request.mimetype != "application/octet-stream":
         raise IntakeError("unsupported_media", 415)
     data = _body(limits.upload_chunk_bytes)
     with db.transaction() as session:
-        put_chunk(session, limits, tip_id, _token(), attachment_id, seq, data)
+        put_chunk(session, limits, upload_id, upload_token(), attachment_id, seq, data, followup=followup)
     return jsonify(ok=True)
 
 
-def complete(tip_id: str, attachment_id: str):
-    body = _json_body(4096)
+def complete_part(upload_id: str, attachment_id: str, *, followup: bool = False):
+    body = json_body(4096)
     size, sha256 = body.get("size"), body.get("sha256")
     if not isinstance(size, int) or isinstance(size, bool) or not isinstance(sha256, str) or not _SHA256.match(sha256):
         raise IntakeError("bad_request")
     with db.transaction() as session:
-        complete_attachment(session, context.limits(), tip_id, _token(), attachment_id, size, sha256)
+        complete_attachment(
+            session, context.limits(), upload_id, upload_token(), attachment_id, size, sha256, followup=followup
+        )
     return jsonify(ok=True)
 
 
-def finish(tip_id: str):
-    body = _json_body(2 * 1024 * 1024)
+def sealed_parts() -> tuple[dict, bytes, list[str], str]:
+    """A finalize body: (the JSON, the sealed payload, the attachment ids, the key fingerprint)."""
+    body = json_body(2 * 1024 * 1024)
     sealed_b64, attachments, fingerprint = body.get("payload"), body.get("attachments"), body.get("key_fingerprint")
     if not isinstance(sealed_b64, str) or not isinstance(attachments, list) or not isinstance(fingerprint, str):
         raise IntakeError("bad_request")
@@ -109,11 +118,26 @@ def finish(tip_id: str):
         sealed = base64.b64decode(sealed_b64, validate=True)
     except (binascii.Error, ValueError):
         raise IntakeError("bad_request") from None
+    return body, sealed, attachments, fingerprint
+
+
+def finish(tip_id: str):
+    body, sealed, attachments, fingerprint = sealed_parts()
+    source = SourceKeys.checked(body.get("source_recipient"), body.get("lookup"))
     with db.transaction() as session:
-        receipt = finalize(
-            session, context.limits(), context.secret(), tip_id, _token(), sealed, attachments, fingerprint
+        finalize(
+            session, context.limits(), context.secret(), tip_id, upload_token(), sealed, attachments, fingerprint, source
         )
-    return jsonify(receipt=receipt.code)
+    # The browser made the receipt and shows it; the server never had it.
+    return jsonify(ok=True)
+
+
+def upload_chunk(tip_id: str, attachment_id: str, seq: int):
+    return store_chunk(tip_id, attachment_id, seq)
+
+
+def complete(tip_id: str, attachment_id: str):
+    return complete_part(tip_id, attachment_id)
 
 
 def register(blueprint: Blueprint) -> None:

@@ -24,17 +24,18 @@ from typing import BinaryIO
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from crypto import audit, header, key_manifest, payload, streams
+from crypto import audit, envelope, header, key_manifest, messages, payload, streams
 from crypto.attachments import seal_attachment
 from crypto.errors import TipboxCryptoError
 from crypto.padding import padded_length
+from crypto.receipt_keys import ReceiptKeys, derive
 
 from .. import clock, storage
 from ..audit import log as audit_log
 from ..config import Limits
 from ..keys import DEFAULT_CHANNEL, current_manifest
-from ..models import TIP_READY, TIP_UPLOADING, Attachment, AttachmentChunk, Tip
-from ..receipts import lookup_key, new_receipt
+from ..models import TIP_READY, TIP_UPLOADING, Attachment, AttachmentChunk, Message, Tip
+from ..receipts import LOOKUP_PATTERN, lookup_hash, new_receipt
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -71,9 +72,25 @@ def sealed_ceiling(content_limit: int) -> int:
 
 @dataclass(frozen=True)
 class Upload:
-    tip_id: str
+    tip_id: str  # the upload's id: a new tip's, or a follow-up message's
     token: str
     key_fingerprint: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an upload token opens: a new tip, or a follow-up message to a tip."""
+
+    tip: Tip
+    message: Message | None = None
+
+    @property
+    def message_id(self) -> str | None:
+        return self.message.id if self.message is not None else None
+
+    @property
+    def attachments(self) -> list[Attachment]:
+        return [a for a in self.tip.attachments if a.message_id == self.message_id]
 
 
 def _manifest(db: Session, channel_id: str):
@@ -81,6 +98,10 @@ def _manifest(db: Session, channel_id: str):
     if manifest is None:
         raise IntakeError("no_reviewers", 503)
     return manifest
+
+
+def _expiry(limits: Limits) -> datetime:
+    return clock.hour(clock.utcnow()) + timedelta(hours=limits.abandoned_upload_hours + 1)
 
 
 def start_upload(db: Session, limits: Limits, channel_id: str = DEFAULT_CHANNEL) -> Upload:
@@ -94,49 +115,95 @@ def start_upload(db: Session, limits: Limits, channel_id: str = DEFAULT_CHANNEL)
         state=TIP_UPLOADING,
         sealed_by="browser",
         upload_token_hash=_token_hash(token),
-        upload_expires_at=clock.hour(clock.utcnow()) + timedelta(hours=limits.abandoned_upload_hours + 1),
+        upload_expires_at=_expiry(limits),
         key_fingerprint=manifest.fingerprint,
     )
     db.add(tip)
     return Upload(tip.id, token, manifest.fingerprint)
 
 
-def _uploading_tip(db: Session, tip_id: str, token: str, lock: bool = False) -> Tip:
-    if not ID_PATTERN.match(tip_id):
+def start_followup(db: Session, limits: Limits, tip: Tip) -> Upload:
+    """Open the upload of a follow-up message to a ready tip (the status page's access checked it)."""
+    manifest = _manifest(db, tip.channel_id)
+    cleanup_abandoned(db)
+    token = secrets.token_urlsafe(32)
+    message = _new_message(tip, "browser", manifest.fingerprint)
+    message.upload_token_hash = _token_hash(token)
+    message.upload_expires_at = _expiry(limits)
+    db.add(message)
+    return Upload(message.id, token, manifest.fingerprint)
+
+
+def _new_message(tip: Tip, sealed_by: str, fingerprint: str) -> Message:
+    return Message(
+        id=secrets.token_hex(16),
+        tip_id=tip.id,
+        seq=0,  # numbered when it arrives, so the thread is in arrival order
+        kind="followup",
+        state=TIP_UPLOADING,
+        sealed_by=sealed_by,
+        key_fingerprint=fingerprint,
+    )
+
+
+def _uploading(db: Session, upload_id: str, token: str, *, followup: bool = False, lock: bool = False) -> Target:
+    """The tip or follow-up an upload id and its token open; the same 404 for any mismatch."""
+    if not ID_PATTERN.match(upload_id):
         raise IntakeError("not_found", 404)
-    query = select(Tip).where(Tip.id == tip_id)
+    model = Message if followup else Tip
+    query = select(model).where(model.id == upload_id)
     if lock:
         query = query.with_for_update()
-    tip = db.scalars(query).first()
-    if tip is None or tip.upload_token_hash is None:
+    row = db.scalars(query).first()
+    if row is None or row.upload_token_hash is None:
         raise IntakeError("not_found", 404)
-    if not hmac.compare_digest(tip.upload_token_hash, _token_hash(token)):
+    if not hmac.compare_digest(row.upload_token_hash, _token_hash(token)):
         raise IntakeError("not_found", 404)
-    if tip.state != TIP_UPLOADING:
+    if row.state != TIP_UPLOADING:
         raise IntakeError("already_finalized", 409)
-    return tip
+    if isinstance(row, Message):
+        if row.tip.state != TIP_READY:
+            raise IntakeError("not_found", 404)
+        return Target(row.tip, row)
+    return Target(row)
 
 
-def _attachment(db: Session, tip: Tip, attachment_id: str, limits: Limits, create: bool) -> Attachment:
+def _attachment(db: Session, target: Target, attachment_id: str, limits: Limits, create: bool) -> Attachment:
     if not ID_PATTERN.match(attachment_id):
         raise IntakeError("not_found", 404)
+    tip = target.tip
     attachment = db.get(Attachment, (attachment_id, tip.id))
+    if attachment is not None and attachment.message_id != target.message_id:
+        raise IntakeError("not_found", 404)  # another part of the same tip: never writable from here
     if attachment is None:
         if not create:
             raise IntakeError("not_found", 404)
-        count = len(tip.attachments)
+        count = len(target.attachments)
         if count >= limits.max_attachments:
             raise IntakeError("too_many_attachments", 413)
-        attachment = Attachment(id=attachment_id, tip_id=tip.id, position=count, complete=False)
+        attachment = Attachment(
+            id=attachment_id, tip_id=tip.id, message_id=target.message_id, position=count, complete=False
+        )
         tip.attachments.append(attachment)
         db.flush()
     return attachment
 
 
-def put_chunk(db: Session, limits: Limits, tip_id: str, token: str, attachment_id: str, seq: int, data: bytes) -> None:
+def put_chunk(
+    db: Session,
+    limits: Limits,
+    tip_id: str,
+    token: str,
+    attachment_id: str,
+    seq: int,
+    data: bytes,
+    *,
+    followup: bool = False,
+) -> None:
     """Store one ciphertext chunk. Re-sending the same chunk is a no-op (retries)."""
-    tip = _uploading_tip(db, tip_id, token)
-    attachment = _attachment(db, tip, attachment_id, limits, create=True)
+    target = _uploading(db, tip_id, token, followup=followup)
+    tip = target.tip
+    attachment = _attachment(db, target, attachment_id, limits, create=True)
     if attachment.complete:
         raise IntakeError("already_finalized", 409)
     if not data or len(data) > limits.upload_chunk_bytes or seq < 0:
@@ -153,11 +220,20 @@ def put_chunk(db: Session, limits: Limits, tip_id: str, token: str, attachment_i
 
 
 def complete_attachment(
-    db: Session, limits: Limits, tip_id: str, token: str, attachment_id: str, size: int, sha256: str
+    db: Session,
+    limits: Limits,
+    tip_id: str,
+    token: str,
+    attachment_id: str,
+    size: int,
+    sha256: str,
+    *,
+    followup: bool = False,
 ) -> None:
     """Check an attachment's chunks add up to the declared ciphertext, then seal it shut."""
-    tip = _uploading_tip(db, tip_id, token)
-    attachment = _attachment(db, tip, attachment_id, limits, create=False)
+    target = _uploading(db, tip_id, token, followup=followup)
+    tip = target.tip
+    attachment = _attachment(db, target, attachment_id, limits, create=False)
     if attachment.complete:
         if (attachment.size, attachment.sha256) == (size, sha256):
             return
@@ -178,24 +254,73 @@ def complete_attachment(
 
 
 @dataclass(frozen=True)
+class SourceKeys:
+    """What a tip keeps of its receipt: the source's public recipient and the lookup key (hashed on store)."""
+
+    recipient: str
+    lookup: str
+
+    @classmethod
+    def checked(cls, recipient: object, lookup: object) -> SourceKeys:
+        """Keys a browser sent: a valid X25519 age recipient and a 64-hex lookup key, or a 400."""
+        if not isinstance(recipient, str) or not isinstance(lookup, str) or not LOOKUP_PATTERN.match(lookup):
+            raise IntakeError("bad_request")
+        try:
+            parsed = envelope.parse_recipient(recipient)
+        except TipboxCryptoError:
+            raise IntakeError("bad_request") from None
+        if not str(parsed).startswith("age1") or str(parsed) != recipient:
+            raise IntakeError("bad_request")
+        return cls(recipient, lookup)
+
+    @classmethod
+    def derived(cls, keys: ReceiptKeys) -> SourceKeys:
+        return cls(keys.recipient, keys.lookup)
+
+
+@dataclass(frozen=True)
 class Receipt:
     tip_id: str
-    code: str
+    code: str | None  # None when the browser made the receipt: the server never saw it
 
 
-def _receive(db: Session, tip: Tip, secret: bytes) -> Receipt:
-    """The moment a tip becomes visible: mark it ready, log it, issue the receipt."""
+def _receive(db: Session, tip: Tip, secret: bytes, source: SourceKeys, code: str | None = None) -> Receipt:
+    """The moment a tip becomes visible: mark it ready, log it, remember how the source comes back."""
+    hashed = lookup_hash(source.lookup, secret)
+    if db.scalars(select(Tip.id).where(Tip.receipt_lookup == hashed)).first() is not None:
+        raise IntakeError("receipt_conflict", 409)  # only a client reusing its own receipt gets here
     tip.state = TIP_READY
     tip.received_at = clock.hour(clock.utcnow())
     tip.upload_token_hash = None
     tip.upload_expires_at = None
+    tip.receipt_lookup = hashed
+    tip.source_recipient = source.recipient
     size = (tip.payload_size or 0) + sum(a.size or 0 for a in tip.attachments)
     audit_log.record(db, "tip.received", tip.id, {
         "sha256": tip.payload_sha256, "size": audit.size_bucket(size), "attachments": len(tip.attachments),
         "sealed_by": tip.sealed_by}, when=tip.received_at)
-    code = new_receipt()
-    tip.receipt_lookup = lookup_key(code, secret)
     return Receipt(tip.id, code)
+
+
+def _check_parts(
+    db: Session, limits: Limits, target: Target, sealed_payload: bytes, attachment_ids: Sequence[str], key_fingerprint: str
+) -> None:
+    """Everything finalize promises: every declared part arrived whole, and is sealed the tipbox way."""
+    manifest = _manifest(db, target.tip.channel_id)
+    if key_fingerprint != manifest.fingerprint:
+        raise IntakeError("keys_changed", 409)
+    declared = list(attachment_ids)
+    stored = {a.id: a for a in target.attachments}
+    if len(set(declared)) != len(declared) or set(declared) != set(stored):
+        raise IntakeError("incomplete_upload", 409)
+    if not all(a.complete for a in stored.values()):
+        raise IntakeError("incomplete_upload", 409)
+    if len(sealed_payload) > sealed_ceiling(payload.MAX_PAYLOAD_BYTES):
+        raise IntakeError("payload_too_large", 413)
+    check_sealed(sealed_payload, len(sealed_payload), manifest.recipient_count)
+    total = len(sealed_payload) + sum(a.size or 0 for a in stored.values())
+    if total > sealed_ceiling(limits.max_submission_bytes):
+        raise IntakeError("submission_too_large", 413)
 
 
 def finalize(
@@ -207,32 +332,54 @@ def finalize(
     sealed_payload: bytes,
     attachment_ids: Sequence[str],
     key_fingerprint: str,
+    source: SourceKeys,
 ) -> Receipt:
     """Make a browser-sealed tip visible to export, all or nothing."""
-    tip = _uploading_tip(db, tip_id, token, lock=True)
-    manifest = _manifest(db, tip.channel_id)
-    if key_fingerprint != manifest.fingerprint:
-        raise IntakeError("keys_changed", 409)
-    declared = list(attachment_ids)
-    stored = {a.id: a for a in tip.attachments}
-    if len(set(declared)) != len(declared) or set(declared) != set(stored):
-        raise IntakeError("incomplete_upload", 409)
-    if not all(a.complete for a in stored.values()):
-        raise IntakeError("incomplete_upload", 409)
-    if len(sealed_payload) > sealed_ceiling(payload.MAX_PAYLOAD_BYTES):
-        raise IntakeError("payload_too_large", 413)
-    check_sealed(sealed_payload, len(sealed_payload), manifest.recipient_count)
-    total = len(sealed_payload) + sum(a.size or 0 for a in stored.values())
-    if total > sealed_ceiling(limits.max_submission_bytes):
-        raise IntakeError("submission_too_large", 413)
-    _store_payload(tip, sealed_payload)
-    return _receive(db, tip, secret)
+    target = _uploading(db, tip_id, token, lock=True)
+    _check_parts(db, limits, target, sealed_payload, attachment_ids, key_fingerprint)
+    _store_payload(target.tip, sealed_payload)
+    return _receive(db, target.tip, secret, source)
 
 
-def _store_payload(tip: Tip, sealed: bytes) -> None:
-    tip.payload = sealed
-    tip.payload_size = len(sealed)
-    tip.payload_sha256 = hashlib.sha256(sealed).hexdigest()
+def finalize_followup(
+    db: Session,
+    limits: Limits,
+    upload_id: str,
+    token: str,
+    sealed_message: bytes,
+    attachment_ids: Sequence[str],
+    key_fingerprint: str,
+) -> Message:
+    """Make a browser-sealed follow-up part of its tip's thread, all or nothing."""
+    target = _uploading(db, upload_id, token, followup=True, lock=True)
+    _check_parts(db, limits, target, sealed_message, attachment_ids, key_fingerprint)
+    assert target.message is not None
+    _store_payload(target.message, sealed_message)
+    receive_message(db, target.tip, target.message, attachments=len(target.attachments))
+    return target.message
+
+
+def receive_message(db: Session, tip: Tip, message: Message, *, attachments: int = 0) -> None:
+    """A follow-up or a reply joins the thread: numbered, ready, logged (ids, sizes, never content)."""
+    message.seq = 1 + max((m.seq for m in tip.messages if m.state == TIP_READY), default=0)
+    message.state = TIP_READY
+    message.received_at = clock.hour(clock.utcnow())
+    message.upload_token_hash = None
+    message.upload_expires_at = None
+    if message not in tip.messages:
+        tip.messages.append(message)
+    event = "tip.reply" if message.kind == "reply" else "tip.followup"
+    data: dict[str, object] = {"id": message.id, "sha256": message.payload_sha256,
+                               "size": audit.size_bucket(message.payload_size or 0)}
+    if message.kind == "followup":
+        data.update(attachments=attachments, sealed_by=message.sealed_by)
+    audit_log.record(db, event, tip.id, data, when=message.received_at)
+
+
+def _store_payload(row: Tip | Message, sealed: bytes) -> None:
+    row.payload = sealed
+    row.payload_size = len(sealed)
+    row.payload_sha256 = hashlib.sha256(sealed).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -244,32 +391,23 @@ class PlainAttachment:
     stream: BinaryIO
 
 
-def submit_server_sealed(
-    db: Session,
-    limits: Limits,
-    secret: bytes,
-    answers: dict,
-    lang: str,
-    files: Sequence[PlainAttachment],
-    channel_id: str = DEFAULT_CHANNEL,
-) -> Receipt:
-    """The no-JS path: seal answers and files in memory, store only ciphertext."""
+def _recipients(db: Session, channel_id: str):
     manifest = _manifest(db, channel_id)
-    recipients = key_manifest.recipients(key_manifest.validate_body(_manifest_body(manifest.document)))
+    return manifest, key_manifest.recipients(key_manifest.validate_body(_manifest_body(manifest.document)))
+
+
+def _seal_files(
+    db: Session, limits: Limits, target: Target, files: Sequence[PlainAttachment], recipients: list[str]
+) -> list[dict]:
+    """Seal each file into chunk rows as it streams in; return the payload's attachment manifest."""
     if len(files) > limits.max_attachments:
         raise IntakeError("too_many_attachments", 413)
-    tip = Tip(
-        id=secrets.token_hex(16),
-        channel_id=channel_id,
-        state=TIP_UPLOADING,
-        sealed_by="server",
-        key_fingerprint=manifest.fingerprint,
-    )
-    db.add(tip)
-    db.flush()
+    tip = target.tip
     entries = []
     for position, file in enumerate(files):
-        attachment = Attachment(id=secrets.token_hex(16), tip_id=tip.id, position=position, complete=False)
+        attachment = Attachment(
+            id=secrets.token_hex(16), tip_id=tip.id, message_id=target.message_id, position=position, complete=False
+        )
         tip.attachments.append(attachment)
         db.flush()
         writer = storage.ChunkWriter(db, tip.id, attachment.id, limits.upload_chunk_bytes)
@@ -289,9 +427,58 @@ def submit_server_sealed(
                 "sha256": content.sha256,
             }
         )
+    return entries
+
+
+def submit_server_sealed(
+    db: Session,
+    limits: Limits,
+    secret: bytes,
+    answers: dict,
+    lang: str,
+    files: Sequence[PlainAttachment],
+    channel_id: str = DEFAULT_CHANNEL,
+) -> Receipt:
+    """The no-JS path: seal answers and files in memory, store only ciphertext.
+
+    The server makes the receipt and derives the source's keys from it in
+    memory; only the recipient and the keyed lookup hash are stored.
+    """
+    manifest, recipients = _recipients(db, channel_id)
+    if len(files) > limits.max_attachments:
+        raise IntakeError("too_many_attachments", 413)
+    tip = Tip(
+        id=secrets.token_hex(16),
+        channel_id=channel_id,
+        state=TIP_UPLOADING,
+        sealed_by="server",
+        key_fingerprint=manifest.fingerprint,
+    )
+    db.add(tip)
+    db.flush()
+    entries = _seal_files(db, limits, Target(tip), files, recipients)
     document = payload.build(answers, lang=lang, sealed_by="server", attachments=entries)
     _store_payload(tip, payload.seal_tip(document, recipients))
-    return _receive(db, tip, secret)
+    code = new_receipt()
+    return _receive(db, tip, secret, SourceKeys.derived(derive(code)), code)
+
+
+def submit_followup_server_sealed(
+    db: Session, limits: Limits, tip: Tip, text: str, lang: str, files: Sequence[PlainAttachment]
+) -> Message:
+    """The no-JS follow-up: sealed to the reviewers in memory, like a no-JS tip."""
+    manifest, recipients = _recipients(db, tip.channel_id)
+    message = _new_message(tip, "server", manifest.fingerprint)
+    db.add(message)
+    db.flush()
+    entries = _seal_files(db, limits, Target(tip, message), files, recipients)
+    try:
+        document = messages.build(messages.FOLLOWUP, text, lang=lang, sealed_by="server", attachments=entries)
+    except TipboxCryptoError:
+        raise IntakeError("message_required") from None
+    _store_payload(message, messages.seal_message(document, recipients))
+    receive_message(db, tip, message, attachments=len(entries))
+    return message
 
 
 def _manifest_body(document: str) -> dict:
@@ -305,14 +492,30 @@ def cleanup_abandoned(db: Session, now: datetime | None = None) -> int:
     not fail because the other one got to a row first.
     """
     moment = now or clock.utcnow()
+    removed = _cleanup_followups(db, moment)
     stale = select(Tip.id).where(Tip.state == TIP_UPLOADING, Tip.upload_expires_at < moment)
     ids = list(db.scalars(stale))
-    if not ids:
-        return 0
-    db.execute(delete(AttachmentChunk).where(AttachmentChunk.tip_id.in_(ids)))
-    db.execute(delete(Attachment).where(Attachment.tip_id.in_(ids)))
-    removed = db.execute(delete(Tip).where(Tip.id.in_(ids), Tip.state == TIP_UPLOADING)).rowcount
+    if ids:
+        db.execute(delete(AttachmentChunk).where(AttachmentChunk.tip_id.in_(ids)))
+        db.execute(delete(Attachment).where(Attachment.tip_id.in_(ids)))
+        removed += db.execute(delete(Tip).where(Tip.id.in_(ids), Tip.state == TIP_UPLOADING)).rowcount
     if removed:
         # Never-finished uploads were never tips: logged as a count, without ids.
         audit_log.record(db, "uploads.abandoned", None, {"count": removed}, when=moment)
     return removed
+
+
+def _cleanup_followups(db: Session, moment: datetime) -> int:
+    stale = db.execute(
+        select(Message.id, Message.tip_id).where(Message.state == TIP_UPLOADING, Message.upload_expires_at < moment)
+    ).all()
+    if not stale:
+        return 0
+    message_ids = [row.id for row in stale]
+    attachments = db.execute(
+        select(Attachment.id, Attachment.tip_id).where(Attachment.message_id.in_(message_ids))
+    ).all()
+    for row in attachments:
+        storage.delete_chunks(db, row.tip_id, row.id)
+    db.execute(delete(Attachment).where(Attachment.message_id.in_(message_ids)))
+    return db.execute(delete(Message).where(Message.id.in_(message_ids), Message.state == TIP_UPLOADING)).rowcount

@@ -76,6 +76,7 @@ def _purge_one(db: Session, tip_id: str, policy: audit.Policy, now: datetime) ->
     if tip is None or deadline(tip, policy) > now:
         return False  # purged by someone else meanwhile, or no longer due (a new hold)
     size = (tip.payload_size or 0) + sum(a.size or 0 for a in tip.attachments)
+    size += sum(m.payload_size or 0 for m in tip.messages)  # replies and follow-ups go with their tip
     storage.delete_chunks(db, tip.id)
     db.delete(tip)
     record(db, "tip.purged", tip_id, {"size": audit.size_bucket(size), "attachments": len(tip.attachments)}, when=now)
@@ -118,5 +119,5 @@ def scrub(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            for table in ("attachment_chunks", "attachments", "tips"):
+            for table in ("attachment_chunks", "attachments", "messages", "tips"):
                 conn.exec_driver_sql(f"VACUUM {table}")

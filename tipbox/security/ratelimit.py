@@ -52,12 +52,26 @@ CLIENT_BUCKETS: dict[str, str] = {
     "intake.upload_chunk": "chunks",
     "intake.complete": "chunks",
     "intake.finalize": "finalize",
+    "status.show": "status",
+    "status.api_status": "status",
+    "status.message": "nojs",
+    "status.forget": "pages",
+    "status.open_followup": "open_upload",
+    "status.followup_chunk": "chunks",
+    "status.followup_complete": "chunks",
+    "status.finalize_followup": "finalize",
 }
 GLOBAL_BUCKETS: dict[str, str] = {
     "intake.open_upload": "global_open",
     "intake.upload_chunk": "global_chunks",
     "intake.finalize": "global_submit",
     "intake.submit": "global_submit",
+    "status.show": "global_status",
+    "status.api_status": "global_status",
+    "status.message": "global_submit",
+    "status.open_followup": "global_open",
+    "status.followup_chunk": "global_chunks",
+    "status.finalize_followup": "global_submit",
 }
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNROUTED = "-unrouted-"  # 404s and 405s have no endpoint; count them as pages too
@@ -119,8 +133,8 @@ class RateLimiting:
                 scope=name,
                 shared=True,
             )
-            for name in ("pages", "open_upload", "chunks", "finalize", "nojs",
-                         "global_open", "global_chunks", "global_submit")
+            for name in ("pages", "open_upload", "chunks", "finalize", "nojs", "status",
+                         "global_open", "global_chunks", "global_submit", "global_status")
         ]
         options: dict[str, str | int] = {}
         if storage_uri.startswith(("redis://", "rediss://", "redis+unix://")):
