@@ -9,6 +9,8 @@ browser and talks to tipbox/status/api.py instead.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import get_locale
 
@@ -23,12 +25,13 @@ from .service import find_tip, status_of, tip_by_id
 _MAX_RECEIPT_CHARS = 200
 
 
-def _api_urls() -> dict[str, str]:
-    return {
-        "status": url_for("status.api_status"),
-        "followups": url_for("status.open_followup"),
-        "keys": url_for("intake.keys"),
-    }
+def _api_urls() -> SimpleNamespace:
+    """The JSON endpoints status.js calls (attributes, so templates can write ``api.keys``)."""
+    return SimpleNamespace(
+        status=url_for("status.api_status"),
+        followups=url_for("status.open_followup"),
+        keys=url_for("intake.keys"),
+    )
 
 
 def _lookup_page(status: int = 200, error: str | None = None, notice: str | None = None, kept: str | None = None):
