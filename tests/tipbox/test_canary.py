@@ -1,8 +1,11 @@
-"""Plaintext canary: what a source writes must never appear anywhere at rest.
+"""Plaintext canary: what a source or a reviewer writes must never appear anywhere at rest.
 
-Tips and attachments carrying unique canary strings go through both paths;
-then the database (every row, and for SQLite the file, WAL and shm), the
-state directory, the temp directory and everything logged are scanned.
+Tips and attachments carrying unique canary strings go through both paths,
+then the conversation: a reviewer's reply (opened by the JS-off status page in
+memory), follow-ups with attachments by both paths. The receipts, their lookup
+keys and the source identities they derive are canaries too. Then the database
+(every row, and for SQLite the file, WAL and shm), the state directory, the
+temp directory and everything logged are scanned.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -19,7 +23,10 @@ from flask import Flask
 from sqlalchemy import create_engine, inspect
 from sqlalchemy import text as sql_text
 
+from crypto import receipt_keys
 from tests.tipbox.browser_like import BrowserLike
+from tests.tipbox.conftest import csrf_token
+from tests.tipbox.conversation import dispositions_file, import_file, sealed_reply, source_recipient
 from tests.tipbox.test_intake_nojs import _post
 
 
@@ -63,7 +70,36 @@ def _scan_database(url: str, needles: list[bytes]) -> list[str]:
     return found
 
 
-def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, monkeypatch) -> None:
+def _conversation(app: Flask, client, reviewers, js_receipt: str, nojs_receipt: str, tip_ids: list[str]) -> list[str]:
+    """Replies to both tips, follow-ups by both paths; returns every canary it wrote."""
+    canaries = _canaries("talk")
+    for tip_id, name in zip(tip_ids, ("description", "place"), strict=True):
+        reply = sealed_reply(canaries[name], source_recipient(app, tip_id), reviewers)
+        import_file(app, dispositions_file(reviewers[0], replies=[(tip_id, reply)]))
+    browser = BrowserLike(client)
+    status = browser.status(js_receipt)
+    assert status.status_code == 200
+    sent = browser.follow_up(
+        status.get_json()["access"],
+        canaries["responsible"],
+        {"8" * 32: (canaries["filename"], "text/plain", canaries["content"].encode() * 2000)},
+    )
+    assert sent.status_code == 200
+    token = csrf_token(client, "/status")
+    page = client.post("/status", data={"csrf_token": token, "receipt": nojs_receipt}).get_data(as_text=True)
+    assert canaries["place"] in page  # the JS-off page opens the reply in memory, for this response only
+    access = re.search(r'name="access" value="([^"]+)"', page).group(1)
+    posted = client.post(
+        "/status/message",
+        data={"csrf_token": token, "access": access, "message": canaries["contact"],
+              "attachments": (io.BytesIO(canaries["when"].encode() * 2000), canaries["online"], "text/plain")},
+        content_type="multipart/form-data",
+    )
+    assert posted.status_code == 200
+    return list(canaries.values())
+
+
+def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, reviewers, monkeypatch) -> None:
     started = time.time() - 1
     log_file = tmp_path / "all.log"
     handler = logging.FileHandler(log_file)
@@ -75,7 +111,7 @@ def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, monkeypatch)
     try:
         client = app.test_client()
         js, nojs = _canaries("js"), _canaries("nojs")
-        BrowserLike(client).submit(
+        js_receipt = BrowserLike(client).submit(
             {
                 "description": js["description"],
                 "place": js["place"],
@@ -97,6 +133,9 @@ def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, monkeypatch)
             attachments=[(io.BytesIO(nojs["content"].encode() * 3000), nojs["filename"], "text/plain")],
         )
         assert response.status_code == 200
+        nojs_receipt = re.search(r'id="receipt-code">\s*([^<\s]+)', response.get_data(as_text=True)).group(1)
+        tip_ids = _tip_ids_in_order(app)
+        talk = _conversation(app, client, reviewers, js_receipt, nojs_receipt, tip_ids)
         # A refused no-JS post (bad region) must not leave its text anywhere either.
         bad = _canaries("refused")
         assert _post(client, description=bad["description"], province="99").status_code == 400
@@ -107,7 +146,11 @@ def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, monkeypatch)
         root.setLevel(old_level)
         handler.close()
 
+    secrets_of_receipts = [
+        value for r in (js_receipt, nojs_receipt) for value in (r, r.replace("-", ""), *_derived(r))
+    ]
     needles = [v.encode() for c in (js, nojs, bad) for v in c.values()]
+    needles += [v.encode() for v in talk + secrets_of_receipts]
     config = app.extensions["tipbox.config"]
     app.extensions["tipbox.engine"].dispose()
     found = _scan_database(db_url, needles)
@@ -118,6 +161,26 @@ def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, monkeypatch)
     found += _scan_files(tmp_path, needles)  # includes the export bundle and the log file
     assert found == [], found
     # The scan itself must be able to fail: a canary written in plain text is found.
+    (tmp_path / "control-reply.txt").write_text(talk[0])
+    assert _scan_files(tmp_path, needles)
     (tmp_path / "control.txt").write_text(js["description"])
     assert _scan_files(tmp_path, needles)
     assert log_file.exists()
+
+
+def _derived(receipt: str) -> tuple[str, str]:
+    keys = receipt_keys.derive(receipt)
+    return keys.identity, keys.lookup
+
+
+def _tip_ids_in_order(app: Flask) -> list[str]:
+    """The JS tip first, then the no-JS one (the only two tips at that point)."""
+    from sqlalchemy import select
+
+    from tipbox import db
+    from tipbox.models import Tip
+
+    with app.app_context():
+        rows = db.session().execute(select(Tip.id, Tip.sealed_by).where(Tip.state == "ready")).all()
+    by = {row.sealed_by: row.id for row in rows}
+    return [by["browser"], by["server"]]
