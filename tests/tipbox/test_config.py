@@ -35,6 +35,10 @@ def test_postgres_url_uses_psycopg3() -> None:
         ({"TIPBOX_RETENTION_GRACE_HOURS": "1000"}, "TIPBOX_RETENTION_GRACE_HOURS"),
         ({"TIPBOX_RETENTION_MAX_HOLD_DAYS": "99999"}, "TIPBOX_RETENTION_MAX_HOLD_DAYS"),
         ({"TIPBOX_RETENTION_EXPORTED_DAYS": "-1"}, "TIPBOX_RETENTION_EXPORTED_DAYS"),
+        ({"TIPBOX_STATUS_ACCESS_MINUTES": "99999"}, "TIPBOX_STATUS_ACCESS_MINUTES"),
+        ({"TIPBOX_STATUS_ACCESS_MINUTES": "0"}, "TIPBOX_STATUS_ACCESS_MINUTES"),
+        ({"TIPBOX_RATELIMIT_STATUS": "lots"}, "TIPBOX_RATELIMIT_STATUS"),
+        ({"TIPBOX_RATELIMIT_GLOBAL_STATUS": "0/minute"}, "TIPBOX_RATELIMIT_GLOBAL_STATUS"),
     ],
 )
 def test_bad_values_name_the_variable_without_echoing_it(env: dict[str, str], names: str) -> None:

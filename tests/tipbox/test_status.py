@@ -332,3 +332,27 @@ def test_server_sealed_tip_payload_still_opens(app: Flask, client: FlaskClient, 
     with app.app_context():
         tip = db.session().get(Tip, only_tip_id(app))
         assert payload.open_tip(tip.payload, [reviewers[0].secret])["sealed_by"] == "server"
+
+
+def test_thread_events_are_audited_and_verify_clean(app: Flask, client: FlaskClient, reviewers, tmp_path: Path) -> None:
+    from crypto import audit
+    from crypto.signing import public_key_b64
+    from tipbox.keys import load_server_key
+
+    browser = BrowserLike(client)
+    receipt = browser.submit({"description": "x"})
+    tip_id = only_tip_id(app)
+    import_file(app, dispositions_file(reviewers[0], replies=[(tip_id, sealed_reply("Halo", source_recipient(app, tip_id),
+                                                                                      reviewers))]))
+    assert browser.follow_up(browser.status(receipt).get_json()["access"], "Lagi").status_code == 200
+    out = tmp_path / "audit.jsonl"
+    assert app.test_cli_runner().invoke(args=["audit", "export", "--out", str(out)]).exit_code == 0
+    lines = out.read_text().splitlines()
+    events = [__import__("json").loads(line)["entry"] for line in lines if '"entry"' in line]
+    thread = [e for e in events if e["event"] in ("tip.reply", "tip.followup")]
+    assert [e["event"] for e in thread] == ["tip.reply", "tip.followup"]
+    assert all(e["tip"] == tip_id and e["time"].endswith(":00:00Z") for e in thread)
+    assert "Halo" not in out.read_text() and "Lagi" not in out.read_text()
+    key = public_key_b64(load_server_key(app.extensions["tipbox.config"].server_key_file))
+    report = audit.verify(lines, [key])
+    assert report.violations == []
