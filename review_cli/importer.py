@@ -8,14 +8,21 @@ Order of work, so that bad input touches nothing:
    member's presence, size and SHA-256, no extra members);
 3. read the bundle once more, re-checking each member's hash while copying
    (the file could change between two reads) into a staging directory inside
-   the workspace, and open every new tip's payload in memory: a tip sealed to
-   someone else, an unknown payload version, a payload whose attachment list
-   does not match the bundle, refuse the whole import;
-4. only then move the files into place, ``meta.json`` last, so a tip is either
-   fully imported or not there at all.
+   the workspace, and open every new tip's payload and every new message
+   (FORMAT.md §13: a follow-up with crypto.messages.open_message(kind="followup")
+   and its attachment list compared with the bundle's, a reply with
+   kind="reply") in memory: a tip or message sealed to someone else, an
+   unknown version, an attachment list that does not match the bundle, refuse
+   the whole import;
+4. only then move the files into place, the sealed source recipients
+   (``sources.age``) next and ``meta.json`` last, so a tip is either fully
+   imported or not there at all; finally remember the bundle's ``reviewers``
+   list (``reviewers.json``) unless an already imported bundle is newer.
 
-Re-importing the same bundle, or one that overlaps, skips identical tips; a tip
-whose signed entry differs from the one already imported is a conflict.
+Re-importing the same bundle, or one that overlaps, skips identical tips and
+messages; a later bundle adds the messages a tip gained (the tip's signed entry
+must be the same, else it is a conflict; so is a message or source recipient
+that differs from the one already imported).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from crypto import bundle
 from crypto.errors import BundleInvalid
 from crypto.signing import key_fingerprint
 
+from . import conversation
 from .errors import NotSealedToYou, StateConflict, VerificationError
 from .tips import Index, open_sealed_tip, short
 from .workspace import Keys, Workspace, write_atomic
@@ -59,6 +67,12 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)  # not sealed to this reviewer (with --skip-unreadable)
     attachments: int = 0
     sealed_by_mismatch: list[str] = field(default_factory=list)
+    followups: int = 0  # new follow-ups from sources
+    followup_attachments: int = 0
+    replies: int = 0  # new replies the server published
+    skipped_messages: int = 0  # not sealed to this reviewer (with --skip-unreadable)
+    message_sealed_by_mismatch: list[str] = field(default_factory=list)  # "tip/message" ids
+    reviewers_updated: bool = False
 
 
 def check_signer(ws: Workspace, path: Path, expect_fingerprint: str | None) -> Signer:
@@ -84,9 +98,7 @@ def _entry(tip: Mapping[str, Any]) -> dict[str, Any]:
     return {k: tip.get(k) for k in ENTRY_KEYS}
 
 
-def _local_copy_intact(ws: Workspace, tip: Mapping[str, Any]) -> bool:
-    files = [(ws.payload_path(tip["id"]), tip["payload"])]
-    files += [(ws.attachment_path(tip["id"], a["id"]), a) for a in tip.get("attachments", [])]
+def _sizes_match(files: list[tuple[Path, Mapping[str, Any]]]) -> bool:
     for path, entry in files:
         try:
             if path.stat().st_size != entry["size"]:
@@ -94,6 +106,82 @@ def _local_copy_intact(ws: Workspace, tip: Mapping[str, Any]) -> bool:
         except FileNotFoundError:
             return False
     return True
+
+
+def _local_copy_intact(ws: Workspace, tip: Mapping[str, Any]) -> bool:
+    files = [(ws.payload_path(tip["id"]), tip["payload"])]
+    files += [(ws.attachment_path(tip["id"], a["id"]), a) for a in tip.get("attachments", [])]
+    return _sizes_match(files)
+
+
+def _message_intact(ws: Workspace, tip_id: str, message: Mapping[str, Any]) -> bool:
+    files = [(ws.message_path(tip_id, message["id"]), message)]
+    files += [(ws.attachment_path(tip_id, a["id"]), a) for a in message.get("attachments", [])]
+    return _sizes_match(files)
+
+
+def _check_paths(tip: Mapping[str, Any], existing: Mapping[str, Any] | None) -> None:
+    """Every file of a tip lies under that tip, where its id says; follow-ups never reuse a file name."""
+    tip_id = tip["id"]
+    own = tip.get("attachments", [])
+    if any(a.get("path") != bundle.attachment_path(tip_id, str(a.get("id"))) for a in own):
+        raise VerificationError(f"tip {short(tip_id)}: an attachment path does not match its id; nothing was imported")
+    taken = {a["id"] for a in own}
+    stored = {m["id"] for m in (existing or {}).get("messages") or []}
+    for m in (existing or {}).get("messages") or []:
+        taken |= {a["id"] for a in m.get("attachments") or []}
+    for message in tip.get("messages", []):
+        for a in message.get("attachments", []):
+            if a.get("path") != bundle.attachment_path(tip_id, str(a.get("id"))):
+                raise VerificationError(
+                    f"tip {short(tip_id)}: a follow-up attachment path does not match its id; nothing was imported"
+                )
+            if message["id"] not in stored and a["id"] in taken:
+                raise VerificationError(
+                    f"tip {short(tip_id)}: a follow-up attachment reuses the id of another file; nothing was imported"
+                )
+            taken.add(a["id"])
+
+
+@dataclass
+class _Plan:
+    """What one tip of the bundle needs: its own files (new or repaired) and which messages."""
+
+    tip: dict[str, Any]
+    existing: dict[str, Any] | None
+    core: bool  # stage the payload and the tip's own attachments
+    messages: list[dict[str, Any]]  # message entries to stage (new or repaired)
+    new_messages: set[str]  # ids not yet in meta.json
+    skipped: bool = False
+    document: dict[str, Any] | None = None
+
+
+def _plan(ws: Workspace, tip: dict[str, Any]) -> _Plan:
+    tip_id = tip["id"]
+    existing = ws.read_meta(tip_id)
+    _check_paths(tip, existing)
+    incoming = [conversation.message_entry(m) for m in tip.get("messages", [])]
+    if existing is None:
+        return _Plan(tip, None, True, incoming, {m["id"] for m in incoming})
+    if _entry(existing) != _entry(tip):
+        raise StateConflict(
+            f"tip {short(tip_id)} is already in the workspace with different signed contents; nothing was imported"
+        )
+    stored = {m["id"]: m for m in existing.get("messages") or []}
+    stage, new = [], set()
+    for message in incoming:
+        old = stored.get(message["id"])
+        if old is None:
+            stage.append(message)
+            new.add(message["id"])
+        elif conversation.message_entry(old) != message:
+            raise StateConflict(
+                f"a message of tip {short(tip_id)} is already in the workspace with different signed contents; "
+                "nothing was imported"
+            )
+        elif not _message_intact(ws, tip_id, message):
+            stage.append(message)
+    return _Plan(tip, existing, not _local_copy_intact(ws, tip), stage, new)
 
 
 def _stage_members(
@@ -138,90 +226,155 @@ def import_bundle(
     on_bytes: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
     verified = bundle.verify_bundle(path, [signer.key])
+    body = verified.body
     report = ImportReport(signer)
-    todo: list[dict[str, Any]] = []
-    for tip in verified.body["tips"]:
-        existing = ws.read_meta(tip["id"])
-        if existing is None:
-            todo.append(tip)
-        elif _entry(existing) != _entry(tip):
+    plans = [_plan(ws, tip) for tip in body["tips"]]
+    sources = conversation.load_sources(ws, keys) if any(t.get("source_recipient") for t in body["tips"]) else {}
+    for tip in body["tips"]:
+        known, given = sources.get(tip["id"]), tip.get("source_recipient")
+        if known and given and known != given:
             raise StateConflict(
-                f"tip {short(tip['id'])} is already in the workspace with different signed contents; "
+                f"tip {short(tip['id'])} is already in the workspace with a different source recipient; "
                 "nothing was imported"
             )
-        elif _local_copy_intact(ws, tip):
-            report.present.append(tip["id"])
-        else:
-            todo.append(tip)
-            report.repaired.append(tip["id"])
 
     wanted: dict[str, tuple[str, Mapping[str, Any]]] = {}
-    for n, tip in enumerate(todo):
-        wanted[tip["payload"]["path"]] = (f"{n}.payload", tip["payload"])
-        for m, attachment in enumerate(tip.get("attachments", [])):
-            wanted[attachment["path"]] = (f"{n}.{m}.attachment", attachment)
+    for n, plan in enumerate(plans):
+        tip = plan.tip
+        if plan.core:
+            wanted[tip["payload"]["path"]] = (f"{n}.payload", tip["payload"])
+            for m, attachment in enumerate(tip.get("attachments", [])):
+                wanted[attachment["path"]] = (f"{n}.{m}.attachment", attachment)
+        for m, message in enumerate(plan.messages):
+            wanted[message["path"]] = (f"{n}.{m}.message", message)
+            for k, attachment in enumerate(message["attachments"]):
+                wanted[attachment["path"]] = (f"{n}.{m}.{k}.message-attachment", attachment)
 
     ws.ensure()
     staging = ws.root / f".import-{secrets.token_hex(8)}"
     staging.mkdir(mode=0o700)
     try:
         staged = _stage_members(path, wanted, staging, on_bytes)
-        opened: dict[str, dict[str, Any]] = {}
         unreadable: list[str] = []
-        for tip in todo:
-            try:
-                document = open_sealed_tip(staged[tip["payload"]["path"]].read_bytes(), tip["id"], keys)
-            except NotSealedToYou as exc:
-                if skip_unreadable:
-                    unreadable.append(tip["id"])
-                    continue
-                raise VerificationError(f"{exc}; nothing was imported (--skip-unreadable imports the others)") from None
-            except VerificationError as exc:
-                raise VerificationError(f"{exc}; nothing was imported") from None
-            in_payload = sorted(a["id"] for a in document["attachments"])
-            in_bundle = sorted(a["id"] for a in tip.get("attachments", []))
-            if in_payload != in_bundle:
-                missing = len(set(in_payload) - set(in_bundle))
-                extra = len(set(in_bundle) - set(in_payload))
-                raise VerificationError(
-                    f"tip {short(tip['id'])}: the bundle lacks {missing} attachment(s) the tip lists and holds "
-                    f"{extra} it does not list; nothing was imported"
-                )
-            if document["sealed_by"] != tip["sealed_by"]:
-                report.sealed_by_mismatch.append(tip["id"])
-            opened[tip["id"]] = document
+        for plan in plans:
+            _verify(plan, staged, keys, report, skip_unreadable)
+            if plan.skipped:
+                unreadable.append(plan.tip["id"])
 
         if signer.pin_now:
             ws.pin(signer.key)
         index = Index.load(ws, keys)
-        commit = [t for t in todo if t["id"] in opened]
-        for tip in commit:
-            _place(ws, tip, staged)
+        kept = [p for p in plans if not p.skipped]
+        active = [p for p in kept if p.core or p.messages]
+        for plan in active:
+            _place(ws, plan, staged)
         _sync()
-        for tip in commit:
-            meta = {**_entry(tip), "bundle": {"created": verified.body.get("created"), "signer": signer.fingerprint}}
+        updated = dict(sources)
+        for plan in kept:
+            if plan.tip.get("source_recipient"):
+                updated[plan.tip["id"]] = plan.tip["source_recipient"]
+        if updated != sources:
+            conversation.save_sources(ws, keys, updated)  # before meta.json: a tip is complete or absent
+        for plan in active:
+            tip = plan.tip
+            earlier = (plan.existing or {}).get("messages") or []
+            messages = [*earlier, *(m for m in plan.messages if m["id"] in plan.new_messages)]
+            origin = (plan.existing or {}).get("bundle") or {
+                "created": body.get("created"),
+                "signer": signer.fingerprint,
+            }
+            meta = {**_entry(tip), "messages": messages, "bundle": origin}
             write_atomic(ws.meta_path(tip["id"]), json.dumps(meta, indent=1).encode() + b"\n", mode=0o600, fsync=False)
-            index.put_tip(tip["id"], tip["payload"]["sha256"], opened[tip["id"]])
-            if tip["id"] not in report.repaired:
-                report.new.append(tip["id"])
-            report.attachments += len(tip.get("attachments", []))
+            if plan.core:
+                assert plan.document is not None
+                index.put_tip(tip["id"], tip["payload"]["sha256"], plan.document)
+                if plan.existing is None:
+                    report.new.append(tip["id"])
+                    report.attachments += len(tip.get("attachments", []))
+            for message in plan.messages:
+                if message["id"] not in plan.new_messages:
+                    continue
+                if message["kind"] == "followup":
+                    report.followups += 1
+                    report.followup_attachments += len(message["attachments"])
+                else:
+                    report.replies += 1
+        for plan in kept:
+            if plan.existing is not None:
+                if plan.core or any(m["id"] not in plan.new_messages for m in plan.messages):
+                    report.repaired.append(plan.tip["id"])
+                else:
+                    report.present.append(plan.tip["id"])
         _sync()
         index.save(ws, keys)
+        if "reviewers" in body:
+            report.reviewers_updated = conversation.remember_reviewers(
+                ws, body["reviewers"], body.get("created"), signer.fingerprint
+            )
         report.skipped = unreadable
-        report.repaired = [t for t in report.repaired if t in opened]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
 
 
-def _place(ws: Workspace, tip: Mapping[str, Any], staged: Mapping[str, Path]) -> None:
+def _verify(plan: _Plan, staged: Mapping[str, Path], keys: Keys, report: ImportReport, skip_unreadable: bool) -> None:
+    """Open what is new in memory; refuse the whole import on anything wrong (or skip what is not ours)."""
+    tip = plan.tip
+    if plan.core:
+        try:
+            document = open_sealed_tip(staged[tip["payload"]["path"]].read_bytes(), tip["id"], keys)
+        except NotSealedToYou as exc:
+            if skip_unreadable:
+                plan.skipped = True
+                return
+            raise VerificationError(f"{exc}; nothing was imported (--skip-unreadable imports the others)") from None
+        except VerificationError as exc:
+            raise VerificationError(f"{exc}; nothing was imported") from None
+        in_payload = sorted(a["id"] for a in document["attachments"])
+        in_bundle = sorted(a["id"] for a in tip.get("attachments", []))
+        if in_payload != in_bundle:
+            missing = len(set(in_payload) - set(in_bundle))
+            extra = len(set(in_bundle) - set(in_payload))
+            raise VerificationError(
+                f"tip {short(tip['id'])}: the bundle lacks {missing} attachment(s) the tip lists and holds "
+                f"{extra} it does not list; nothing was imported"
+            )
+        if document["sealed_by"] != tip["sealed_by"]:
+            report.sealed_by_mismatch.append(tip["id"])
+        plan.document = document
+    readable = []
+    for message in plan.messages:
+        try:
+            opened = conversation.open_message_bytes(staged[message["path"]].read_bytes(), keys, tip["id"], message)
+        except NotSealedToYou as exc:
+            if skip_unreadable:
+                report.skipped_messages += 1
+                continue
+            raise VerificationError(f"{exc}; nothing was imported (--skip-unreadable imports the others)") from None
+        except VerificationError as exc:
+            raise VerificationError(f"{exc}; nothing was imported") from None
+        if opened["sealed_by"] != message.get("sealed_by"):
+            report.message_sealed_by_mismatch.append(f"{tip['id']}/{message['id']}")
+        readable.append(message)
+    plan.messages = readable
+
+
+def _place(ws: Workspace, plan: _Plan, staged: Mapping[str, Path]) -> None:
+    tip = plan.tip
     directory = ws.tip_dir(tip["id"])
     directory.mkdir(mode=0o700, exist_ok=True)
-    if tip.get("attachments"):
+    if tip.get("attachments") or any(m["attachments"] for m in plan.messages):
         (directory / "attachments").mkdir(mode=0o700, exist_ok=True)
-    os.replace(staged[tip["payload"]["path"]], ws.payload_path(tip["id"]))
-    for attachment in tip.get("attachments", []):
-        os.replace(staged[attachment["path"]], ws.attachment_path(tip["id"], attachment["id"]))
+    if plan.core:
+        os.replace(staged[tip["payload"]["path"]], ws.payload_path(tip["id"]))
+        for attachment in tip.get("attachments", []):
+            os.replace(staged[attachment["path"]], ws.attachment_path(tip["id"], attachment["id"]))
+    if plan.messages:
+        (directory / "messages").mkdir(mode=0o700, exist_ok=True)
+    for message in plan.messages:
+        os.replace(staged[message["path"]], ws.message_path(tip["id"], message["id"]))
+        for attachment in message["attachments"]:
+            os.replace(staged[attachment["path"]], ws.attachment_path(tip["id"], attachment["id"]))
 
 
 def _sync() -> None:

@@ -23,10 +23,10 @@ from crypto.errors import TipboxCryptoError, TooLarge
 from crypto.identity import ReviewerIdentity, load_identity, recipient_fingerprint, save_identity
 from crypto.signing import key_fingerprint
 
-from . import audit_report, extract, importer, referral, render, tips, triage
+from . import audit_report, conversation, extract, importer, referral, render, tips, triage
 from . import dispositions as dispositions_mod
 from .errors import EXIT_OK, EXIT_USAGE, EXIT_VERIFY, InputError, ReviewError, StateConflict, VerificationError
-from .taxonomy import AGENCIES, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
+from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
 from .workspace import Keys, Workspace, utc_now, write_atomic
 
 PROG = "tipbox-review"
@@ -347,10 +347,90 @@ lang_option = click.option(
 @lang_option
 @pass_app
 def show(app: App, tip: str, lang: str) -> None:
-    """Show one tip in full (tampilkan laporan). TIP is its id or a unique prefix."""
+    """Show one tip in full, then its conversation (tampilkan laporan). TIP is its id or a unique prefix.
+
+    After the tip and its triage: the source's follow-ups (with their
+    attachments), the replies the server published, and your replies that are
+    sent or still pending (not yet in a `dispositions export`), oldest first.
+    """
     tip_id, meta, document, keys = _open(app, tip)
     record = triage.load(app.workspace, keys, tip_id)
+    sent = dispositions_mod.sent_replies(dispositions_mod.load_state(app.workspace, keys))
+    thread = conversation.thread(app.workspace, keys, tip_id, meta, sent)
     render.tip_detail(tip_id, meta, document, record, lang)
+    render.thread(thread, lang)
+    if thread.problems:
+        raise VerificationError(
+            f"{len(thread.problems)} message(s) of tip {tip_id[:8]} could not be opened (shown above)"
+        )
+
+
+# --- reply ------------------------------------------------------------------------------------------
+
+SCISSORS = "# ------------------------ >8 ------------------------"
+EDITOR_HELP = {
+    "id": (
+        "# Tulis balasan untuk pelapor di atas garis ini. Semua yang ada di bawah garis diabaikan.\n"
+        "# Balasan dienkripsi untuk pelapor dan semua peninjau; pelapor membacanya di halaman status.\n"
+        "# Jangan menyebut nama petugas, kantor, atau hal yang dapat membahayakan pelapor.\n"
+        "# Simpan dan tutup editor untuk menyimpan; tutup tanpa menyimpan untuk membatalkan.\n"
+    ),
+    "en": (
+        "# Write the reply to the source above this line. Everything below the line is ignored.\n"
+        "# It is encrypted to the source and every reviewer; the source reads it on the status page.\n"
+        "# Do not name officers or offices, or anything that could put the source at risk.\n"
+        "# Save and close the editor to keep it; close without saving to cancel.\n"
+    ),
+}
+
+
+def _reply_text(message_file: Path | None, lang: str) -> str:
+    if message_file is not None:
+        try:
+            return message_file.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{message_file} is not UTF-8 text; nothing was saved") from None
+    edited = click.edit("\n\n" + SCISSORS + "\n" + EDITOR_HELP[lang], extension=".txt", require_save=True)
+    if edited is None:
+        raise InputError("the editor was closed without saving; no reply was written")
+    return edited.split(SCISSORS, 1)[0]
+
+
+@cli.command()
+@click.argument("tip")
+@click.option(
+    "--message-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the reply from this UTF-8 text file instead of opening $EDITOR.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    help="The reply's language, id or en (what the status page shows it as). Default: the source's language.",
+)
+@pass_app
+def reply(app: App, tip: str, message_file: Path | None, lang: str | None) -> None:
+    """Write a reply to the source of a tip (balas pelapor).
+
+    The text comes from $EDITOR (or --message-file). It is sealed at once to
+    the tip's source (the receipt-derived key the report carried) and to
+    exactly the reviewers of the last imported bundle, and kept in the
+    workspace as pending: the next `dispositions export` carries it to the
+    server, which shows it on the source's status page. `show TIP` lists it.
+    Refused for a tip without a source recipient (sent before replies existed)
+    or before a bundle has told the workspace who the reviewers are.
+    """
+    ws = app.workspace
+    tip_id = ws.resolve(tip)
+    if conversation.known_reviewers(ws) is None:
+        raise InputError("no reviewers list is known yet: import a bundle from a server that lists its reviewers")
+    tip_id, meta, document, keys = _open(app, tip_id)
+    recipients = conversation.reply_recipients(ws, keys, tip_id)
+    language = lang or document.get("lang") or "id"
+    text = conversation.check_text(_reply_text(message_file, language))
+    with ws.lock():
+        written = conversation.write_reply(ws, keys, tip_id, text, language, recipients, utc_now())
+    render.reply_written(written)
 
 
 # --- attachments / triage / refer -------------------------------------------------------------------
@@ -372,11 +452,12 @@ def show(app: App, tip: str, lang: str) -> None:
 )
 @pass_app
 def attachments(app: App, tip: str, out_dir: Path, strip_metadata: bool) -> None:
-    """Decrypt a tip's attachments and verify each SHA-256 (buka lampiran).
+    """Decrypt a tip's attachments, and its follow-ups', and verify each SHA-256 (buka lampiran).
 
     Never overwrites a file. File names are sanitised and made unique.
     """
     tip_id, meta, document, keys = _open(app, tip)
+    meta, document = conversation.all_attachments(app.workspace, keys, tip_id, meta, document)
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with render.byte_progress() as progress:
         results = extract.extract(
@@ -408,6 +489,12 @@ def attachments(app: App, tip: str, out_dir: Path, strip_metadata: bool) -> None
 @click.option("--status", type=click.Choice(list(STATUSES), case_sensitive=False))
 @click.option("--hold-until", type=click.DateTime(formats=["%Y-%m-%d"]), help="With --status hold: the end date.")
 @click.option("--hold-reason", type=click.Choice(list(HOLD_REASONS), case_sensitive=False), help="With --status hold.")
+@click.option(
+    "--disclose",
+    type=click.Choice([*AGENCY_KINDS, triage.NO_DISCLOSURE], case_sensitive=False),
+    help="The kind of agency the source may be told about on the status page (`codes`), "
+    "or none (the default: the source is told nothing about where the report went).",
+)
 @pass_app
 def triage_command(
     app: App,
@@ -421,11 +508,14 @@ def triage_command(
     status: str | None,
     hold_until: datetime | None,
     hold_reason: str | None,
+    disclose: str | None,
 ) -> None:
-    """Set category, priority, region, agency, notes or status (pilah laporan).
+    """Set category, priority, region, agency, notes, status or disclosure (pilah laporan).
 
     Every change is kept in the tip's history with the time and your key's
-    fingerprint. Run `tipbox-review codes` for the codes.
+    fingerprint. Run `tipbox-review codes` for the codes. Only the status, the
+    hold and the disclosed agency kind ever leave this computer (in
+    `dispositions export`).
     """
     change = triage.Change(
         category=category,
@@ -437,6 +527,7 @@ def triage_command(
         status=status,
         hold_until=hold_until.date() if hold_until else None,
         hold_reason=hold_reason,
+        disclose=disclose,
     )
     if change.empty():
         raise InputError("nothing to change: give at least one option (see tipbox-review triage --help)")
@@ -511,10 +602,13 @@ def dispositions() -> None:
 @click.option("--all", "everything", is_flag=True, help="List every triaged tip's current state, not only changes.")
 @pass_app
 def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
-    """Write statuses, holds and closures since the last export, signed with your key.
+    """Write status changes and pending replies since the last export, signed with your key.
 
-    Only tip ids, statuses, hold end dates and hold reason codes: no content,
-    no notes. The operator imports it with `tipbox dispositions import FILE`.
+    Only tip ids, statuses, hold end dates and hold reason codes, the agency
+    kind you chose to disclose (`triage --disclose`), and your pending replies
+    (`reply`), each already sealed to the source and the reviewers: no content
+    in the clear, no notes. Replies are then marked sent. The operator imports
+    the file with `tipbox dispositions import FILE`.
     """
     if out_file.exists():
         raise StateConflict(f"{out_file} already exists; refusing to overwrite")
@@ -523,17 +617,25 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     with ws.lock():
         currents = tips.load_listing(ws, keys).triage  # triage records, through the verified cache
         state = dispositions_mod.load_state(ws, keys)
-        export = dispositions_mod.build_export(currents, state, keys, utc_now(), everything=everything)
-        if not export.entries:
+        replies = conversation.pending_replies(ws, keys, dispositions_mod.sent_replies(state))
+        export = dispositions_mod.build_export(currents, state, keys, utc_now(), everything=everything, replies=replies)
+        if export.empty:
             render.echo("nothing changed since the last export; no file written (use --all to repeat everything)")
             return
         write_atomic(out_file, export.data, exclusive=True)
-        dispositions_mod.save_state(ws, keys, export.state)
+        dispositions_mod.save_state(ws, keys, export.state)  # replies count as sent only once the file exists
     counts: dict[str, int] = {}
     for entry in export.entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    render.echo(f"wrote {out_file}: {len(export.entries)} dispositions ({summary}), id {export.document['body']['id']}")
+    render.echo(
+        f"wrote {out_file}: {len(export.entries)} dispositions"
+        + (f" ({summary})" if summary else "")
+        + f", {len(export.replies)} replies, id {export.document['body']['id']}"
+    )
+    resealed = sum(1 for r in replies if r.resealed)
+    if resealed:
+        render.echo(f"{resealed} pending replies were sealed again to the reviewers of the newest bundle")
     render.echo(f"signed by {keys.fingerprint}")
 
 
@@ -571,7 +673,7 @@ def audit_verify(app: App, log_file: Path, server_key: str | None, policy_file: 
 
 @cli.command("codes")
 def codes_command() -> None:
-    """List every code: categories, priorities, statuses, hold reasons, agencies."""
+    """List every code: categories, priorities, statuses, hold reasons, agencies, agency kinds."""
     render.codes()
 
 

@@ -27,6 +27,7 @@ from . import regions as region_data
 from .taxonomy import (
     AGE_BANDS,
     AGENCIES,
+    AGENCY_KINDS,
     CATEGORIES,
     DANGER,
     HOLD_REASONS,
@@ -125,9 +126,22 @@ def import_report(report: Any) -> None:
     if report.skipped:
         parts.append(f"{len(report.skipped)} skipped (not sealed to your key)")
     echo("; ".join(parts))
+    if report.followups or report.replies:
+        echo(
+            f"{report.followups} new follow-ups ({report.followup_attachments} attachments), "
+            f"{report.replies} published replies"
+        )
+    if report.skipped_messages:
+        echo(f"{report.skipped_messages} messages skipped (not sealed to your key)")
     echo(f"server key: {report.signer.fingerprint}")
     for tip_id in report.sealed_by_mismatch:
         warn(f"tip {tip_id[:8]}: the bundle and the tip disagree on who sealed it; see `show {tip_id[:8]}`")
+    for ids in report.message_sealed_by_mismatch:
+        tip_id, message_id = ids.split("/")
+        warn(
+            f"tip {tip_id[:8]}: the bundle and message {message_id[:8]} disagree on who sealed it; "
+            f"see `show {tip_id[:8]}`"
+        )
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -222,6 +236,41 @@ SHOW = {
     "triage": ("Triase", "Triage"),
     "history": ("Riwayat", "History"),
     "suggested": ("Saran rujukan", "Suggested referral"),
+    "thread": ("Percakapan dengan pelapor", "Conversation with the source"),
+    "no_messages": ("Belum ada pesan lanjutan atau balasan.", "No follow-ups or replies yet."),
+    "cannot_reply": (
+        "Pelapor ini tidak dapat menerima balasan: laporannya tidak membawa kunci penerima "
+        "(dikirim sebelum fitur balasan ada).",
+        "This source cannot receive replies: the report carried no source recipient "
+        "(it was sent before replies existed).",
+    ),
+    "followup": ("Pesan lanjutan dari pelapor", "Follow-up from the source"),
+    "reply": ("Balasan peninjau", "Reviewers' reply"),
+    "state_received": ("diterima server {when} (dibulatkan ke jam)", "received by the server {when} (to the hour)"),
+    "state_published": ("diterbitkan di halaman status {when}", "published on the status page {when}"),
+    "state_sent": (
+        "terkirim dalam berkas disposisi {file}, belum terlihat di bundel (ditulis {when})",
+        "sent in dispositions file {file}, not yet seen in a bundle (written {when})",
+    ),
+    "state_pending": (
+        "tertunda (belum dikirim): ikut pada `dispositions export` berikutnya (ditulis {when})",
+        "pending (not yet sent): goes with the next `dispositions export` (written {when})",
+    ),
+    "message_lang": ("bahasa", "language"),
+    "message_server_sealed": (
+        "Dienkripsi oleh SERVER (tanpa JavaScript): server sempat melihat isinya di memori.",
+        "Encrypted by the SERVER (no JavaScript): the server saw it in memory.",
+    ),
+    "message_mismatch": (
+        "TIDAK KONSISTEN: bundel menyebut sealed_by={meta}, pesan itu sendiri {payload}.",
+        "INCONSISTENT: the bundle says sealed_by={meta}, the message itself {payload}.",
+    ),
+    "unopened": ("Tidak dapat dibuka", "Cannot be opened"),
+    "disclose": ("Diberitahukan ke pelapor", "Told to the source"),
+    "disclose_none": (
+        "tidak ada (pelapor tidak diberi tahu ke mana laporan dirujuk)",
+        "nothing (the source is not told where it went)",
+    ),
     "server_sealed": (
         "Laporan ini dienkripsi oleh SERVER, bukan oleh peramban pelapor (tanpa JavaScript): server sempat "
         "melihat isinya di memori.",
@@ -343,6 +392,67 @@ def tip_detail(
         console.print(history_table(history, lang))
 
 
+def thread(conversation: Any, lang: str) -> None:
+    """The conversation after a tip: follow-ups, published replies, sent and pending replies, oldest first."""
+    console = out()
+    console.print(Text(_s("thread", lang), style="bold"))
+    if not conversation.can_reply:
+        console.print(Text(_s("cannot_reply", lang), style="yellow"))
+    if not conversation.items:
+        console.print(Text(_s("no_messages", lang)))
+        return
+    for number, item in enumerate(conversation.items, 1):
+        console.print(_message_panel(number, item, lang))
+        document = item.document or {}
+        attachments = document.get("attachments") or []
+        if attachments:
+            files = Table(title=_s("attachments", lang), title_justify="left", box=box.SIMPLE_HEAD)
+            for header in ("#", "name", "type", "bytes", "SHA-256"):
+                files.add_column(header)
+            for n, a in enumerate(attachments, 1):
+                files.add_row(f"{number}.{n}", T(a["name"]), T(a["type"]), str(a["size"]), a["sha256"])
+            console.print(files)
+
+
+def _message_panel(number: int, item: Any, lang: str) -> Panel:
+    document = item.document or {}
+    when = (item.when or "-").replace("T", " ").removesuffix("Z")[:16] + (" UTC" if item.when else "")
+    state = _s(f"state_{item.state}", lang).format(when=when, file=(item.sent_in or "?")[:8])
+    heading = Text.assemble(
+        (f"#{number} {_s(item.kind, lang)}", "bold"),
+        f"  {item.id[:8]}  ",
+        (state, "bold yellow" if item.state == "pending" else ""),
+    )
+    lines: list[Text] = [heading]
+    if document:
+        lines.append(
+            Text(f"{_s('message_lang', lang)}: {document.get('lang')}; sealed_by: {document.get('sealed_by')}")
+        )
+        if item.sealed_by and item.sealed_by != document.get("sealed_by"):
+            lines.append(
+                Text(
+                    _s("message_mismatch", lang).format(meta=item.sealed_by, payload=document.get("sealed_by")),
+                    style="bold red",
+                )
+            )
+        if "server" in (item.sealed_by, document.get("sealed_by")):
+            lines.append(Text(_s("message_server_sealed", lang), style="yellow"))
+        lines.append(Text(""))
+        lines.append(T(document.get("text")))
+    else:
+        lines.append(Text(f"{_s('unopened', lang)}: {safe(item.problem)}", style="bold red"))
+    style = "yellow" if item.state == "pending" else ("cyan" if item.kind == "followup" else "green")
+    return Panel(Text("\n").join(lines), border_style=style, title_align="left")
+
+
+def reply_written(written: Any) -> None:
+    echo(
+        f"reply {written.id[:8]} to tip {written.tip_id[:8]} ({written.lang}) sealed to the source and "
+        f"{len(written.recipients) - 1} reviewers; pending (not yet sent) until the next "
+        "`tipbox-review dispositions export`"
+    )
+
+
 def triage_panel(current: Mapping[str, Any], lang: str, payload_category: Any = None) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -365,6 +475,11 @@ def triage_panel(current: Mapping[str, Any], lang: str, payload_category: Any = 
     regions = region_data.load()
     grid.add_row("region", Text("\n".join(regions.describe(c) for c in current.get("regions") or []) or "-"))
     grid.add_row("referred to", Text(", ".join(current.get("targets") or []) or "-"))
+    disclose = current.get("disclose")
+    grid.add_row(
+        _s("disclose", lang),
+        Text(f"{disclose}: {name_of(AGENCY_KINDS, disclose, lang)}" if disclose else _s("disclose_none", lang)),
+    )
     if current.get("notes"):
         grid.add_row("notes", T(current["notes"]))
     suggestion = SUGGESTED_AGENCIES.get(category or payload_category or "")
@@ -475,8 +590,17 @@ def codes() -> None:
     grid = Table(title="agencies (--target, --to)", title_justify="left", box=box.SIMPLE_HEAD)
     for header in ("code", "name", "contact"):
         grid.add_column(header)
+    grid.add_column("kind (--disclose)")
     for agency in AGENCIES.values():
-        grid.add_row(agency.code, agency.id, agency.contact_id)
+        grid.add_row(agency.code, agency.id, agency.contact_id, agency.kind)
+    console.print(grid)
+    grid = Table(
+        title="agency kinds (--disclose; none tells the source nothing)", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    for header in ("code", "Bahasa Indonesia", "English"):
+        grid.add_column(header)
+    for term in AGENCY_KINDS.values():
+        grid.add_row(term.code, term.id, term.en)
     console.print(grid)
     regions = region_data.load()
     console.print(

@@ -3,7 +3,9 @@ referral agencies, hold reasons, the legal basis per category, and the words
 used to show a tip's answers, each in Bahasa Indonesia and English.
 
 Everything here is data. Codes are what the workspace, the referral packet and
-the dispositions file store; names are only for people. The agency codes are
+the dispositions file store; names are only for people. The codes that cross
+the air gap (statuses, hold reasons, agency kinds) are crypto/dispositions.py's,
+shared with the server; this module only names them. The agency codes are
 the project's own (DOMAIN.md leaves them to us). The legal references are
 indicative and deliberately conservative: the receiving agency makes the legal
 assessment, and every packet says so.
@@ -12,6 +14,8 @@ assessment, and every packet says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from crypto import dispositions as shared
 
 LANGS = ("id", "en")
 
@@ -28,6 +32,16 @@ class Term:
 
 def _index(*terms: Term) -> dict[str, Term]:
     return {t.code: t for t in terms}
+
+
+def _named(codes: tuple[str, ...], names: dict[str, tuple[str, str]]) -> dict[str, Term]:
+    """Terms for the codes crypto/dispositions.py shares with the server, in its order.
+
+    Importing fails loudly if a shared code has no id/en name here (or a name has no code).
+    """
+    if set(codes) != set(names):
+        raise RuntimeError(f"review_cli/taxonomy.py names {sorted(names)} but crypto/dispositions.py has {codes}")
+    return {code: Term(code, *names[code]) for code in codes}
 
 
 CATEGORIES = _index(
@@ -107,21 +121,45 @@ PRIORITIES: dict[str, Priority] = {
     )
 }
 
-STATUSES = _index(
-    Term("new", "Baru", "New"),
-    Term("in_review", "Sedang ditinjau", "In review"),
-    Term("referred", "Dirujuk", "Referred"),
-    Term("closed", "Ditutup", "Closed"),
-    Term("hold", "Ditahan (retensi diperpanjang)", "On hold (kept past retention)"),
+# The codes live in crypto/dispositions.py (they cross the air gap); only the names live here.
+STATUSES = _named(
+    shared.STATUSES,
+    {
+        "new": ("Baru", "New"),
+        "in_review": ("Sedang ditinjau", "In review"),
+        "referred": ("Dirujuk", "Referred"),
+        "closed": ("Ditutup", "Closed"),
+        "hold": ("Ditahan (retensi diperpanjang)", "On hold (kept past retention)"),
+    },
 )
 
 # Why a tip is kept past the retention schedule. Only the code reaches the server.
-HOLD_REASONS = _index(
-    Term("investigation", "Penyidikan sedang berjalan", "Investigation in progress"),
-    Term("prosecution", "Proses peradilan", "Court proceedings"),
-    Term("victim-support", "Pendampingan korban masih berlangsung", "Victim support is ongoing"),
-    Term("authority-request", "Permintaan resmi lembaga berwenang", "Formal request from an authority"),
-    Term("follow-up", "Menunggu informasi lanjutan", "Awaiting follow-up information"),
+HOLD_REASONS = _named(
+    shared.HOLD_REASONS,
+    {
+        "investigation": ("Penyidikan sedang berjalan", "Investigation in progress"),
+        "prosecution": ("Proses peradilan", "Court proceedings"),
+        "victim-support": ("Pendampingan korban masih berlangsung", "Victim support is ongoing"),
+        "authority-request": ("Permintaan resmi lembaga berwenang", "Formal request from an authority"),
+        "follow-up": ("Menunggu informasi lanjutan", "Awaiting follow-up information"),
+    },
+)
+
+# The kind of agency a source may be told about on the status page (`triage --disclose`):
+# never a name or an office, only one of these codes reaches the server.
+AGENCY_KINDS = _named(
+    shared.AGENCY_KINDS,
+    {
+        "police": ("Kepolisian", "The police"),
+        "child-protection": ("Layanan perlindungan anak", "A child protection service"),
+        "victim-protection": ("Lembaga perlindungan saksi dan korban", "A witness and victim protection agency"),
+        "social-services": ("Layanan sosial", "Social services"),
+        "migrant-workers": ("Lembaga pelindungan pekerja migran", "A migrant worker protection agency"),
+        "immigration": ("Imigrasi", "Immigration"),
+        "online-content": ("Layanan penanganan konten daring", "An online content reporting service"),
+        "anti-trafficking": ("Gugus tugas anti perdagangan orang", "An anti-trafficking task force"),
+        "other": ("Lembaga lain", "Another agency"),
+    },
 )
 MAX_HOLD_DAYS = 365
 
@@ -130,6 +168,7 @@ MAX_HOLD_DAYS = 365
 class Agency(Term):
     contact_id: str = ""
     contact_en: str = ""
+    kind: str = ""  # an AGENCY_KINDS code: what the source may be told (triage --disclose)
 
     def contact(self, lang: str) -> str:
         return self.contact_id if lang == "id" else self.contact_en
@@ -144,6 +183,7 @@ AGENCIES: dict[str, Agency] = {
             "Indonesian National Police: PPA unit of the local Polres/Polda; PPA-PPO Directorate, Bareskrim",
             "Darurat 110 (atau 112). Kerja sama internasional (Interpol) hanya melalui NCB Polri.",
             "Emergency 110 (or 112). International cooperation (Interpol) only through Polri's NCB.",
+            kind="police",
         ),
         Agency(
             "SAPA129",
@@ -151,6 +191,7 @@ AGENCIES: dict[str, Agency] = {
             "Ministry of Women's Empowerment and Child Protection: SAPA 129 service",
             "Telepon 129; WhatsApp 08111-129-129",
             "Phone 129; WhatsApp 08111-129-129",
+            kind="child-protection",
         ),
         Agency(
             "UPTD-PPA",
@@ -158,6 +199,7 @@ AGENCIES: dict[str, Agency] = {
             "UPTD PPA / provincial or district women and child protection office",
             "UPTD PPA di wilayah kejadian (lihat bagian Wilayah)",
             "The UPTD PPA of the region concerned (see Region)",
+            kind="child-protection",
         ),
         Agency(
             "KPAI",
@@ -165,6 +207,7 @@ AGENCIES: dict[str, Agency] = {
             "Indonesian Child Protection Commission (KPAI)",
             "Layanan pengaduan KPAI (kpai.go.id)",
             "KPAI complaints service (kpai.go.id)",
+            kind="child-protection",
         ),
         Agency(
             "LPSK",
@@ -172,6 +215,7 @@ AGENCIES: dict[str, Agency] = {
             "Witness and Victim Protection Agency (LPSK)",
             "Call center 148 (lpsk.go.id)",
             "Call centre 148 (lpsk.go.id)",
+            kind="victim-protection",
         ),
         Agency(
             "KEMENSOS",
@@ -179,6 +223,7 @@ AGENCIES: dict[str, Agency] = {
             "Ministry of Social Affairs / social services office (shelter, rehabilitation)",
             "Dinas Sosial di wilayah kejadian",
             "The social services office of the region concerned",
+            kind="social-services",
         ),
         Agency(
             "IMIGRASI",
@@ -186,6 +231,7 @@ AGENCIES: dict[str, Agency] = {
             "Directorate General of Immigration / immigration office",
             "Kantor Imigrasi terdekat dengan wilayah kejadian atau tempat keberangkatan",
             "The immigration office nearest the region concerned or the place of departure",
+            kind="immigration",
         ),
         Agency(
             "BP2MI",
@@ -193,6 +239,7 @@ AGENCIES: dict[str, Agency] = {
             "BP2MI / KP2MI (protection of Indonesian migrant workers)",
             "Layanan pengaduan 0800-1000",
             "Complaints line 0800-1000",
+            kind="migrant-workers",
         ),
         Agency(
             "KEMNAKER",
@@ -200,6 +247,7 @@ AGENCIES: dict[str, Agency] = {
             "Ministry of Manpower / manpower office",
             "Dinas Tenaga Kerja di wilayah kejadian",
             "The manpower office of the region concerned",
+            kind="migrant-workers",
         ),
         Agency(
             "GUGUS-TPPO",
@@ -207,6 +255,7 @@ AGENCIES: dict[str, Agency] = {
             "Anti-trafficking task force (Gugus Tugas TPPO, province/district)",
             "Sekretariat Gugus Tugas TPPO setempat",
             "The local Gugus Tugas TPPO secretariat",
+            kind="anti-trafficking",
         ),
         Agency(
             "KOMDIGI",
@@ -214,6 +263,7 @@ AGENCIES: dict[str, Agency] = {
             "Ministry of Communication and Digital Affairs (Komdigi): illegal content reports",
             "aduankonten.id",
             "aduankonten.id",
+            kind="online-content",
         ),
         Agency(
             "ECPAT-IWF",
@@ -221,6 +271,7 @@ AGENCIES: dict[str, Agency] = {
             "ECPAT Indonesia / IWF reporting portal (child sexual abuse material)",
             "ECPAT Indonesia; portal pelaporan IWF untuk Indonesia",
             "ECPAT Indonesia; the IWF reporting portal for Indonesia",
+            kind="online-content",
         ),
         Agency(
             "IOM",
@@ -228,9 +279,13 @@ AGENCIES: dict[str, Agency] = {
             "IOM Indonesia (victim assistance)",
             "Kantor IOM Indonesia",
             "IOM Indonesia office",
+            kind="victim-protection",
         ),
     )
 }
+
+if not all(agency.kind in AGENCY_KINDS for agency in AGENCIES.values()):
+    raise RuntimeError("every agency in review_cli/taxonomy.py needs a kind from crypto/dispositions.py AGENCY_KINDS")
 
 # Where a tip of each category usually goes first: a hint shown by `show`, never applied automatically.
 SUGGESTED_AGENCIES: dict[str, tuple[str, ...]] = {

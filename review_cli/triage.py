@@ -17,7 +17,7 @@ from typing import Any
 
 from . import regions as region_data
 from .errors import InputError, StateConflict, VerificationError
-from .taxonomy import AGENCIES, CATEGORIES, HOLD_REASONS, MAX_HOLD_DAYS, PRIORITIES, STATUSES
+from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, MAX_HOLD_DAYS, PRIORITIES, STATUSES
 from .tips import Index, short
 from .workspace import Keys, Workspace, iso, open_record, seal_record, write_atomic
 
@@ -36,7 +36,9 @@ EMPTY: dict[str, Any] = {
     "status": "new",
     "hold_until": None,
     "hold_reason": None,
+    "disclose": None,  # the agency kind the source may be told about (AGENCY_KINDS), or None: nothing
 }
+NO_DISCLOSURE = "none"
 
 
 def new_record(tip_id: str) -> dict[str, Any]:
@@ -89,6 +91,7 @@ class Change:
     status: str | None = None
     hold_until: date | None = None
     hold_reason: str | None = None
+    disclose: str | None = None  # an AGENCY_KINDS code, or "none" to tell the source nothing
 
     def empty(self) -> bool:
         return all(v is None for v in vars(self).values())
@@ -157,6 +160,13 @@ def apply_change(record: dict[str, Any], change: Change, *, by: str, now: dateti
         if status not in STATUSES:
             raise InputError(f"--status {change.status!r} is not one of: {', '.join(STATUSES)}")
         new["status"] = status
+    if change.disclose is not None:
+        kind = change.disclose.strip().lower()
+        if kind != NO_DISCLOSURE and kind not in AGENCY_KINDS:
+            raise InputError(
+                f"--disclose {change.disclose!r} is not one of: {', '.join([*AGENCY_KINDS, NO_DISCLOSURE])}"
+            )
+        new["disclose"] = None if kind == NO_DISCLOSURE else kind
     today = now.date()
     if new["status"] == "hold":
         if change.hold_until is not None:

@@ -7,11 +7,16 @@ Layout (DIR defaults to ``platformdirs.user_data_dir("tipbox-review")``)::
     DIR/tips/<id>/meta.json              the tip's signed-manifest entry: received hour, sealed_by,
                                          sizes and SHA-256 of the age files (no plaintext)
     DIR/tips/<id>/payload.age            the sealed tip, exactly as exported by the server
-    DIR/tips/<id>/attachments/<aid>.age  each sealed attachment, exactly as exported
+    DIR/tips/<id>/attachments/<aid>.age  each sealed attachment (the tip's and its follow-ups'), as exported
+    DIR/tips/<id>/messages/<mid>.age     each follow-up and published reply (FORMAT.md §13), as exported
     DIR/triage/<id>.age                  the reviewer's triage record and its history,
                                          age-encrypted to the reviewer's own recipient
     DIR/index.age                        a cache of what `list` shows, also sealed to the reviewer
     DIR/dispositions.age                 what earlier `dispositions export` runs sent, sealed likewise
+    DIR/sources.age                      each tip's source recipient (replies are sealed to it), sealed likewise
+    DIR/reviewers.json                   the reviewers' recipients from the newest imported bundle (public)
+    DIR/replies/<id>.age                 replies written to a tip's source, sealed to the reviewer (each one
+                                         holds the reply as sealed to the source and the reviewers)
 
 Everything written here goes through :func:`write_atomic` (a temporary file in
 the same directory, then ``os.replace``), so a crash never leaves half a file.
@@ -155,6 +160,24 @@ class Workspace:
     @property
     def dispositions_file(self) -> Path:
         return self.root / "dispositions.age"
+
+    @property
+    def sources_file(self) -> Path:
+        return self.root / "sources.age"
+
+    @property
+    def reviewers_file(self) -> Path:
+        return self.root / "reviewers.json"
+
+    @property
+    def replies_dir(self) -> Path:
+        return self.root / "replies"
+
+    def replies_path(self, tip_id: str) -> Path:
+        return self.replies_dir / f"{tip_id}.age"
+
+    def message_path(self, tip_id: str, message_id: str) -> Path:
+        return self.tip_dir(tip_id) / "messages" / f"{message_id}.age"
 
     def tip_dir(self, tip_id: str) -> Path:
         return self.tips_dir / tip_id

@@ -14,7 +14,7 @@ from typing import Any
 
 import nacl.signing
 
-from crypto import bundle, envelope, padding, payload
+from crypto import bundle, envelope, messages, padding, payload
 from crypto.attachments import seal_attachment
 from crypto.bundle import BundleFile
 from crypto.signing import canonical_json, key_fingerprint, public_key_b64
@@ -74,6 +74,7 @@ class FakeServer:
         leave_out_attachment: bool = False,
         received: str = "2026-11-23T11:00:00Z",
         tip_id: str | None = None,
+        source_recipient: str | None = None,
     ) -> SealedTip:
         tip_id = tip_id or os.urandom(16).hex()
         to = recipients or self.recipients
@@ -116,17 +117,106 @@ class FakeServer:
             },
             "attachments": entries,
         }
+        if source_recipient is not None:
+            entry["source_recipient"] = source_recipient
+            entry["messages"] = []
         return SealedTip(tip_id, entry, files_out, document)
 
-    def bundle(self, path: Path, tips: list[SealedTip], key: nacl.signing.SigningKey | None = None) -> Path:
-        body = {
+    def _seal_files(
+        self, files: list[tuple[str, str, bytes]], to: list[str]
+    ) -> tuple[list[dict], list[tuple[str, bytes]]]:
+        manifest, sealed_files = [], []
+        for name, media_type, content in files:
+            attachment_id = os.urandom(16).hex()
+            out = io.BytesIO()
+            digest = seal_attachment(io.BytesIO(content), out, to)
+            manifest.append(
+                {"id": attachment_id, "name": name, "type": media_type, "size": digest.size, "sha256": digest.sha256}
+            )
+            sealed_files.append((attachment_id, out.getvalue()))
+        return manifest, sealed_files
+
+    def message(
+        self,
+        tip: SealedTip,
+        kind: str,
+        text: str,
+        *,
+        files: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+        sealed_by: str | None = None,
+        entry_sealed_by: str | None = None,
+        recipients: list[str] | None = None,
+        received: str = "2026-11-24T09:00:00Z",
+        sealed: bytes | None = None,
+        message_id: str | None = None,
+        list_attachments: bool = True,
+    ) -> dict[str, Any]:
+        """Add a follow-up (sealed to the reviewers) or a published reply to ``tip``'s entry; return its entry.
+
+        A reply must be given ``recipients`` (the source and the reviewers) or ``sealed`` bytes.
+        """
+        message_id = message_id or os.urandom(16).hex()
+        to = recipients or self.recipients
+        sealed_by = sealed_by or ("browser" if kind == "followup" else "reviewer")
+        manifest, sealed_files = self._seal_files(list(files), to)
+        if sealed is None:
+            document = messages.build(kind, text, lang="id", sealed_by=sealed_by, attachments=manifest)
+            sealed = messages.seal_message(document, to)
+        path = bundle.message_path(tip.id, message_id)
+        tip.files.append((path, sealed))
+        attachment_entries = []
+        for attachment_id, data in sealed_files:
+            attachment_path = bundle.attachment_path(tip.id, attachment_id)
+            tip.files.append((attachment_path, data))
+            attachment_entries.append(
+                {
+                    "id": attachment_id,
+                    "path": attachment_path,
+                    "size": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
+        entry = {
+            "id": message_id,
+            "kind": kind,
+            "received": received,
+            "sealed_by": entry_sealed_by or sealed_by,
+            "path": path,
+            "size": len(sealed),
+            "sha256": hashlib.sha256(sealed).hexdigest(),
+            "attachments": attachment_entries if list_attachments else [],
+        }
+        tip.entry.setdefault("messages", []).append(entry)
+        return entry
+
+    def bundle(
+        self,
+        path: Path,
+        tips: list[SealedTip],
+        key: nacl.signing.SigningKey | None = None,
+        *,
+        reviewers: list[str] | None = None,
+        created: str = "2026-11-23T12:00:00Z",
+    ) -> Path:
+        body: dict[str, Any] = {
             "type": bundle.DOCUMENT_TYPE,
             "v": 1,
-            "created": "2026-11-23T12:00:00Z",
+            "created": created,
             "since": None,
             "tips": [t.entry for t in tips],
         }
-        listed = {e["path"] for t in tips for e in [t.entry["payload"], *t.entry["attachments"]]}
+        if reviewers is not None:
+            body["reviewers"] = reviewers
+        listed = {
+            e["path"]
+            for t in tips
+            for e in [
+                t.entry["payload"],
+                *t.entry["attachments"],
+                *t.entry.get("messages", []),
+                *(a for m in t.entry.get("messages", []) for a in m["attachments"]),
+            ]
+        }
         files = [
             BundleFile(p, len(d), hashlib.sha256(d).hexdigest(), lambda d=d: io.BytesIO(d))
             for t in tips

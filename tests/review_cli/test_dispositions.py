@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import nacl.signing
 from flask import Flask
 from sqlalchemy import select
 
+from crypto.dispositions import parse_body
 from crypto.identity import ReviewerIdentity
 from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, sign_document, verify_document
 from review_cli import triage as triage_mod
@@ -44,8 +45,10 @@ def test_export_lists_changes_since_the_last_export_signed_without_content(
     assert "3 dispositions (1 closed, 1 hold, 1 in_review)" in result.stdout
     document = json.loads(first.read_bytes())
     body = verify_document(document, CONTEXT_DISPOSITIONS, [reviewer.identity.signing_public_key])
-    assert set(body) == {"type", "v", "id", "created", "entries"}
-    assert body["type"] == "tipbox-dispositions" and body["v"] == 1 and len(body["id"]) == 32
+    assert set(body) == {"type", "v", "id", "created", "entries", "replies"}
+    assert body["type"] == "tipbox-dispositions" and body["v"] == 2 and len(body["id"]) == 32
+    assert body["replies"] == []
+    parse_body(body, datetime.now(UTC).replace(tzinfo=None), 365)  # what the server checks
     assert sorted(body["entries"], key=lambda e: e["tip_id"]) == sorted(
         [
             {"tip_id": a, "status": "closed"},
@@ -209,11 +212,11 @@ def test_server_refuses_without_applying_anything(
         ),
         "unexpected or missing members": _signed(reviewer.identity, [{"tip_id": a, "status": "closed", "note": "isi"}]),
         "unknown status": _signed(reviewer.identity, [{"tip_id": a, "status": "deleted"}]),
-        "invalid or repeated tip_id": _signed(
+        "repeats a tip_id": _signed(
             reviewer.identity, [{"tip_id": a, "status": "closed"}, {"tip_id": a, "status": "new"}]
         ),
         "unexpected or missing members ": _signed(reviewer.identity, [], extra=1),
-        "unknown dispositions version": _signed(reviewer.identity, [], v=2),
+        "unknown dispositions version": _signed(reviewer.identity, [], v=3),
         "signature verification failed": json.dumps(
             {
                 **json.loads(_signed(reviewer.identity, [{"tip_id": a, "status": "closed"}])),

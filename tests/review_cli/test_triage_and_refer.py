@@ -100,6 +100,7 @@ def test_triage_keeps_a_sealed_history(run: Run, tip, workspace: Path, reviewer:
         "status": "hold",
         "hold_until": until,
         "hold_reason": "investigation",
+        "disclose": None,
     }
     by = key_fingerprint(reviewer.identity.signing_public_key)
     assert [h["by"] for h in record["history"]] == [by, by]
