@@ -40,6 +40,15 @@ def _render_form(values: dict | None = None, error: FieldError | None = None, st
     )
 
 
+def posted_files() -> list[PlainAttachment]:
+    """The files of a multipart post's ``attachments`` field, still in memory (InMemoryRequest)."""
+    return [
+        PlainAttachment(f.filename or "", f.mimetype or "application/octet-stream", f.stream)
+        for f in request.files.getlist("attachments")
+        if f.filename
+    ]
+
+
 def form():
     return _render_form()
 
@@ -49,11 +58,7 @@ def submit():
         answers = parse_answers(request.form, context.limits().max_field_chars)
     except FieldError as exc:
         return _render_form(request.form, exc, 400)
-    files = [
-        PlainAttachment(f.filename or "", f.mimetype or "application/octet-stream", f.stream)
-        for f in request.files.getlist("attachments")
-        if f.filename
-    ]
+    files = posted_files()
     lang = str(get_locale() or "id")
     with db.transaction() as session:
         receipt = submit_server_sealed(session, context.limits(), context.secret(), answers, lang, files)

@@ -17,7 +17,8 @@ from flask_babel import get_locale
 from .. import db
 from ..errors import MESSAGES
 from ..intake import context
-from ..intake.service import PlainAttachment, submit_followup_server_sealed
+from ..intake.service import submit_followup_server_sealed
+from ..intake.views import posted_files
 from ..receipts import keys_for_typed
 from . import access
 from .service import find_tip, status_of, tip_by_id
@@ -78,11 +79,7 @@ def message():
     limits = context.limits()
     if len(text) > limits.max_field_chars:
         return _followup_page(token, text, "payload_too_large", 413)
-    files = [
-        PlainAttachment(f.filename or "", f.mimetype or "application/octet-stream", f.stream)
-        for f in request.files.getlist("attachments")
-        if f.filename
-    ]
+    files = posted_files()
     lang = str(get_locale() or "id")
     with db.transaction() as session:
         tip = tip_by_id(session, tip.id)
