@@ -1,5 +1,6 @@
-// tipbox browser sealer: the JS twin of crypto/padding.py, crypto/payload.py
-// and crypto/attachments.py (see crypto/FORMAT.md). Everything sealed here is a
+// tipbox browser sealer: the JS twin of crypto/padding.py, crypto/payload.py,
+// crypto/attachments.py, crypto/receipt_keys.py and crypto/messages.py (see
+// crypto/FORMAT.md). Everything sealed here is a
 // plain age v1 file made by npm age-encryption, which is pure JS on @noble: it
 // must keep working with WebAssembly and the JIT disabled (Tor Browser "Safer"),
 // so nothing in this bundle may use WebAssembly (build.mjs --check enforces it).
@@ -321,4 +322,93 @@ export async function deriveReceiptKeys(receipt) {
   const derive = (info) => hkdf(sha256, ikm, RECEIPT_SALT, new TextEncoder().encode(info), 32);
   const identity = bech32.encodeFromBytes("AGE-SECRET-KEY-", derive("source-identity")).toUpperCase();
   return { identity, recipient: await identityToRecipient(identity), lookup: bytesToHex(derive("lookup")) };
+}
+
+/**
+ * A new receipt code, made on this device: 20 Crockford base32 characters
+ * (100 random bits) from crypto.getRandomValues, as XXXX-XXXX-XXXX-XXXX-XXXX.
+ * Uniform: 256 is a multiple of 32, so the low five bits of a byte are unbiased.
+ */
+export function newReceipt() {
+  const bytes = crypto.getRandomValues(new Uint8Array(RECEIPT_LENGTH));
+  const chars = Array.from(bytes, (b) => RECEIPT_ALPHABET[b & 31]).join("");
+  bytes.fill(0);
+  return chars.match(/.{4}/g).join("-");
+}
+
+// --- Conversation messages v1 (crypto/messages.py, FORMAT.md §13) -----------
+
+export const MESSAGE_VERSION = 1;
+export const MAX_MESSAGE_TEXT_CHARS = 20000;
+const MESSAGE_SEALED_BY = { reply: ["reviewer"], followup: ["browser", "server"] };
+
+/** Check a document against message v1, as crypto.messages.validate does. */
+export function validateMessage(doc) {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new TipboxError("message is not a JSON object");
+  if (!isInt(doc.v)) throw new TipboxError("message has no integer version");
+  if (doc.v !== MESSAGE_VERSION) throw new TipboxError("unsupported message version");
+  if (doc.type !== "tipbox-message") throw new TipboxError("not a tipbox message");
+  const allowed = Object.prototype.hasOwnProperty.call(MESSAGE_SEALED_BY, doc.kind) ? MESSAGE_SEALED_BY[doc.kind] : null;
+  if (allowed === null) throw new TipboxError("message kind must be 'reply' or 'followup'");
+  if (!allowed.includes(doc.sealed_by)) throw new TipboxError(`a ${doc.kind} cannot be sealed by that sealer`);
+  if (!["id", "en"].includes(doc.lang)) throw new TipboxError("message language must be 'id' or 'en'");
+  const { text, attachments } = doc;
+  // Python counts code points (len) and strips its own whitespace set (str.isspace).
+  if (typeof text !== "string" || text.replace(PY_STRIP, "") === "" || [...text].length > MAX_MESSAGE_TEXT_CHARS) {
+    throw new TipboxError(`message text must be 1 to ${MAX_MESSAGE_TEXT_CHARS} characters`);
+  }
+  if (!Array.isArray(attachments)) throw new TipboxError("message attachments must be a list");
+  attachments.forEach(checkAttachment);
+  if (new Set(attachments.map((a) => a.id)).size !== attachments.length) throw new TipboxError("attachment ids must be unique");
+  if (doc.kind === "reply" && attachments.length) throw new TipboxError("replies carry no attachments");
+  return doc;
+}
+
+/** Assemble and validate a message; the text is normalised as crypto.messages.build does (LF, stripped). */
+export function buildMessage(kind, text, { lang, sealedBy, attachments = [] } = {}) {
+  return validateMessage({
+    v: MESSAGE_VERSION,
+    type: "tipbox-message",
+    kind,
+    lang,
+    sealed_by: sealedBy,
+    text: typeof text === "string" ? text.replace(/\r\n/g, "\n").replace(PY_STRIP, "") : text,
+    attachments: attachments.map((a) => ({ ...a })),
+  });
+}
+
+export function encodeMessage(doc) {
+  const data = new TextEncoder().encode(canonicalJSON(validateMessage(doc)));
+  if (data.length > MAX_PAYLOAD_BYTES) throw new TipboxError("message too large");
+  return data;
+}
+
+/** Canonical JSON, Padmé padding, one age file: exactly like sealTip. */
+export async function sealMessage(doc, recipients) {
+  return seal(pad(encodeMessage(doc)), recipients);
+}
+
+/**
+ * Open a sealed message with an age identity string (e.g. deriveReceiptKeys(receipt).identity),
+ * unpad and validate it; with `kind`, refuse any other kind. Rejects with TipboxError
+ * (wrong key, tampering, bad padding or an invalid document).
+ */
+export async function openMessage(sealed, identity, kind) {
+  let framed;
+  try {
+    framed = await openBytes(toBytes(sealed), Array.isArray(identity) ? identity : [identity]);
+  } catch (err) {
+    throw err instanceof TipboxError ? err : new TipboxError(`message could not be opened: ${err && err.message}`);
+  }
+  const data = unpad(framed);
+  if (data.length > MAX_PAYLOAD_BYTES) throw new TipboxError("message too large");
+  let doc;
+  try {
+    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
+  } catch {
+    throw new TipboxError("message is not UTF-8 JSON");
+  }
+  validateMessage(doc);
+  if (kind !== undefined && kind !== null && doc.kind !== kind) throw new TipboxError(`expected a ${kind}, found a ${doc.kind}`);
+  return doc;
 }

@@ -4,7 +4,9 @@
  * the form posts normally and the server seals it in memory. With it, nothing
  * readable leaves this page: answers are serialised exactly as the server's
  * no-JS path would (tipbox/intake/fields.py), padded, sealed to every reviewer
- * key, and sent in chunks that can be retried one by one.
+ * key, and sent in chunks that can be retried one by one (tipbox/static/js/upload.js).
+ * The receipt code is made here too, at the end: the server gets only the
+ * source's age recipient and lookup key derived from it, never the code.
  */
 (function () {
   "use strict";
@@ -38,11 +40,10 @@
   }
 
   var Sealer = window.TipboxSealer;
+  var Upload = window.TipboxUpload;
   // age-encryption needs WebCrypto, which browsers only offer on https, .onion and
   // localhost pages; elsewhere the plain post (sealed by the server) is the honest fallback.
-  var capable = Sealer && window.fetch && window.ReadableStream && window.crypto &&
-    window.crypto.getRandomValues && window.crypto.subtle;
-  if (!capable) return; // fall back to the server-sealed post
+  if (!Upload || !Upload.capable()) return; // fall back to the server-sealed post
 
   var d = form.dataset;
   var progress = document.getElementById("progress");
@@ -50,8 +51,7 @@
   var text = document.getElementById("progress-text");
   var retry = document.getElementById("retry");
   var submit = document.getElementById("submit");
-  var csrf = form.querySelector("input[name=csrf_token]").value;
-  var CHUNK_RETRIES = 4;
+  var client = Upload.client(form.querySelector("input[name=csrf_token]").value, d.msgFailed);
 
   function status(message, percent) {
     progress.hidden = false;
@@ -91,85 +91,6 @@
     return answers;
   }
 
-  function api(method, url, body, token, contentType) {
-    var headers = { "X-CSRFToken": csrf };
-    if (token) headers["X-Upload-Token"] = token;
-    if (contentType) headers["Content-Type"] = contentType;
-    return fetch(url, { method: method, headers: headers, body: body, credentials: "same-origin",
-                        cache: "no-store", referrerPolicy: "no-referrer" })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) {
-            var error = new Error(data.message || d.msgFailed);
-            error.status = response.status;
-            error.fatal = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
-            throw error;
-          }
-          return data;
-        });
-      });
-  }
-
-  function withRetries(attempt) {
-    var tries = 0;
-    function run() {
-      return attempt().catch(function (error) {
-        tries += 1;
-        if (error.fatal || tries >= CHUNK_RETRIES) throw error;
-        return new Promise(function (resolve) { setTimeout(resolve, 1000 * tries); }).then(run);
-      });
-    }
-    return run();
-  }
-
-  function toBase64(bytes) {
-    var parts = [];
-    for (var i = 0; i < bytes.length; i += 0x8000) {
-      parts.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000)));
-    }
-    return btoa(parts.join(""));
-  }
-
-  // Read a ciphertext stream and PUT it in fixed-size chunks; return its size and SHA-256.
-  function uploadStream(stream, url, token, chunkBytes, onBytes) {
-    var reader = stream.getReader();
-    var hasher = Sealer.createSha256();
-    var buffer = new Uint8Array(chunkBytes);
-    var filled = 0, seq = 0, total = 0;
-    function flush() {
-      if (filled === 0 && seq > 0) return Promise.resolve();
-      var piece = buffer.slice(0, filled);
-      var n = seq++;
-      filled = 0;
-      return withRetries(function () {
-        return api("PUT", url + "/chunks/" + n, piece, token, "application/octet-stream");
-      }).then(function () { onBytes(piece.length); });
-    }
-    function pump() {
-      return reader.read().then(function (result) {
-        if (result.done) return flush();
-        hasher.update(result.value);
-        total += result.value.length;
-        return pumpBytes(result.value).then(pump);
-      });
-    }
-    function pumpBytes(data) {
-      var offset = 0;
-      while (offset < data.length) {
-        var take = Math.min(chunkBytes - filled, data.length - offset);
-        buffer.set(data.subarray(offset, offset + take), filled);
-        filled += take;
-        offset += take;
-        if (filled === chunkBytes) {
-          var rest = data.subarray(offset);
-          return flush().then(function () { return pumpBytes(rest); });
-        }
-      }
-      return Promise.resolve();
-    }
-    return pump().then(function () { return { size: total, sha256: hasher.hex() }; });
-  }
-
   function send() {
     var answers = collectAnswers();
     if (!answers.description) {
@@ -178,62 +99,48 @@
       return Promise.resolve();
     }
     var files = Array.prototype.slice.call(document.getElementById("attachments").files || []);
-    if (files.length > Number(d.maxAttachments)) { status(d.msgTooMany); return Promise.resolve(); }
-    var totalBytes = 0;
-    for (var i = 0; i < files.length; i++) {
-      if (files[i].size > Number(d.maxAttachmentBytes)) { status(d.msgTooLarge); return Promise.resolve(); }
-      totalBytes += Sealer.paddedLength(files[i].size);
-    }
+    var checked = Upload.checkFiles(files, d);
+    if (checked.error === "tooMany") { status(d.msgTooMany); return Promise.resolve(); }
+    if (checked.error === "tooLarge") { status(d.msgTooLarge); return Promise.resolve(); }
     var sent = 0;
-    var grandTotal = totalBytes + 1;
+    var grandTotal = checked.paddedTotal + 1;
     submit.disabled = true;
     retry.hidden = true;
     status(d.msgSealing, 0);
 
-    var recipients, fingerprint, upload;
-    return api("GET", d.keys).then(function (keys) {
-      recipients = keys.manifest.body.reviewers.map(function (r) { return r.recipient; });
-      fingerprint = keys.fingerprint;
-      return api("POST", d.api, null);
+    var keys, base, upload, receipt;
+    return client.reviewerKeys(d.keys).then(function (k) {
+      keys = k;
+      return client.api("POST", d.api, null);
     }).then(function (opened) {
       upload = opened;
-      var base = d.api + "/" + upload.tip_id;
-      var manifest = [];
-      return files.reduce(function (chain, file) {
-        return chain.then(function () {
-          var id = Sealer.randomId();
-          var sealed = Sealer.sealAttachment(file, recipients);
-          var url = base + "/attachments/" + id;
-          return uploadStream(sealed.ciphertext, url, upload.token, upload.chunk_bytes, function (n) {
-            sent += n;
-            status(d.msgUploading, 100 * sent / grandTotal);
-          }).then(function (cipher) {
-            return api("POST", url + "/complete", JSON.stringify(cipher), upload.token, "application/json");
-          }).then(function () { return sealed.digest; }).then(function (digest) {
-            manifest.push({ id: id, name: file.name, type: file.type || "application/octet-stream",
-                            size: digest.size, sha256: digest.sha256 });
-          });
-        });
-      }, Promise.resolve()).then(function () {
-        status(d.msgFinishing, 100 * sent / grandTotal);
-        var doc = Sealer.buildPayload({ answers: answers, lang: d.lang, sealedBy: "browser", attachments: manifest });
-        return Sealer.sealTip(doc, recipients);
-      }).then(function (sealedTip) {
-        var body = JSON.stringify({ payload: toBase64(sealedTip), attachments: manifest.map(function (m) { return m.id; }),
-                                    key_fingerprint: fingerprint });
-        return api("POST", base + "/finalize", body, upload.token, "application/json");
+      base = d.api + "/" + upload.tip_id;
+      return client.uploadFiles(base, upload, files, keys.recipients, function (n) {
+        sent += n;
+        status(d.msgUploading, 100 * sent / grandTotal);
       });
-    }).then(function (done) {
-      if (!done) return;
+    }).then(function (manifest) {
+      status(d.msgFinishing, 100 * sent / grandTotal);
+      var doc = Sealer.buildPayload({ answers: answers, lang: d.lang, sealedBy: "browser", attachments: manifest });
+      // The receipt is made here, on this device: the server only ever sees the
+      // source's public age recipient and the lookup key derived from it (FORMAT.md §12).
+      receipt = Sealer.newReceipt();
+      return Promise.all([Sealer.sealTip(doc, keys.recipients), Sealer.deriveReceiptKeys(receipt), manifest]);
+    }).then(function (parts) {
+      var body = { payload: Upload.toBase64(parts[0]), attachments: parts[2].map(function (m) { return m.id; }),
+                   key_fingerprint: keys.fingerprint, source_recipient: parts[1].recipient, lookup: parts[1].lookup };
+      return client.postJSON(base + "/finalize", body, upload.token);
+    }).then(function () {
       status(d.msgFinishing, 100);
       form.reset();
       // Only the receipt stays on screen: nothing of the report remains in the page.
       Array.prototype.forEach.call(document.querySelectorAll("main > .card"), function (el) { el.hidden = true; });
       form.hidden = true;
-      var receipt = document.getElementById("js-receipt");
-      document.getElementById("js-receipt-code").textContent = done.receipt;
-      receipt.hidden = false;
-      receipt.scrollIntoView();
+      var shown = document.getElementById("js-receipt");
+      document.getElementById("js-receipt-code").textContent = receipt;
+      receipt = null;
+      shown.hidden = false;
+      shown.scrollIntoView();
     });
   }
 
