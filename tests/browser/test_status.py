@@ -12,23 +12,25 @@ a URL (and, with JavaScript, never in anything sent to the server), and
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bench.load import TipboxServer
 from crypto import bundle, messages, receipt_keys
 from crypto.attachments import ContentDigest, open_attachment
 from crypto.errors import TipboxCryptoError
-from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, public_key_b64, sign_document
+from crypto.identity import save_identity
+from crypto.signing import public_key_b64
+from review_cli.main import cli as review_cli
 from tests.browser.conftest import LiveServer
+from tests.review_cli.support import PASSPHRASE
 
 pytestmark = pytest.mark.browser
 
@@ -110,21 +112,27 @@ def _export(server: LiveServer, tmp_path: Path):
     return bundle.verify_bundle(out, [key])
 
 
-def _publish_reply(server: LiveServer, tmp_path: Path, tip: dict, reviewers: list[str], text: str) -> None:
-    """What tipbox-review reply + dispositions export do: a v2 file with the sealed reply, signed, imported."""
-    document = messages.build("reply", text, lang="id", sealed_by="reviewer")
-    sealed = messages.seal_message(document, [tip["source_recipient"], *reviewers])
-    body = {
-        "type": "tipbox-dispositions",
-        "v": 2,
-        "id": secrets.token_hex(16),
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "entries": [{"tip_id": tip["id"], "status": "referred", "disclose": "police"}],
-        "replies": [{"id": secrets.token_hex(16), "tip_id": tip["id"], "message": base64.b64encode(sealed).decode()}],
-    }
-    path = tmp_path / f"dispositions-{secrets.token_hex(4)}.json"
-    path.write_bytes(canonical_json(sign_document(body, CONTEXT_DISPOSITIONS, server.reviewer.signing_key)))
-    server.tipbox("dispositions", "import", str(path))
+def _publish_reply(server: LiveServer, tmp_path: Path, bundle_path: Path, tip: dict, text: str) -> None:
+    """The reviewer's side with the real CLI: import, triage, reply, dispositions export; then the server imports."""
+    workspace = tmp_path / f"workspace-{secrets.token_hex(4)}"
+    workspace.mkdir(mode=0o700)
+    save_identity(server.reviewer, workspace / "identity.age", PASSPHRASE)
+
+    def review(*args: str) -> str:
+        result = CliRunner().invoke(review_cli, ["--workspace", str(workspace), *args], input=PASSPHRASE + "\n")
+        assert result.exit_code == 0, (args, result.output)
+        return result.output
+
+    review("import", str(bundle_path))
+    short = tip["id"][:8]
+    review("triage", short, "--status", "referred", "--target", "POLRI-PPA", "--disclose", "police")
+    message = tmp_path / f"reply-{secrets.token_hex(4)}.txt"
+    message.write_text(text)
+    review("reply", short, "--message-file", str(message))
+    dispositions = tmp_path / f"dispositions-{secrets.token_hex(4)}.json"
+    review("dispositions", "export", "--out", str(dispositions))
+    message.unlink()
+    server.tipbox("dispositions", "import", str(dispositions))
 
 
 def _report_with_reply(server: LiveServer, tmp_path: Path, receipt: str) -> dict:
@@ -132,7 +140,7 @@ def _report_with_reply(server: LiveServer, tmp_path: Path, receipt: str) -> dict
     # The recipient the browser (or the server, without JavaScript) derived from this receipt.
     [tip] = [t for t in verified.body["tips"] if t.get("source_recipient") == receipt_keys.derive(receipt).recipient]
     assert verified.body["reviewers"] == [server.reviewer.recipient]
-    _publish_reply(server, tmp_path, tip, verified.body["reviewers"], REPLY_TEXT)
+    _publish_reply(server, tmp_path, verified.path, tip, REPLY_TEXT)
     return tip
 
 
