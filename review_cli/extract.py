@@ -1,15 +1,19 @@
 """`tipbox-review attachments`: decrypt a tip's attachments to a directory.
 
-Each attachment is opened with crypto.attachments.open_attachment into a
-temporary file (mode 0600) in the output directory and checked against the
-size and SHA-256 in the tip's payload manifest; only then is it given its
-final, sanitised name, without ever replacing an existing file. On any error
-the temporary file is deleted: age authenticates per 64 KiB chunk, so a
-truncated or modified file may already have produced unauthenticated bytes.
+Each attachment is opened with crypto.attachments.open_attachment_file into a
+temporary file (mode 0600, created exclusively) in the output directory and
+checked against the size and SHA-256 in the tip's payload manifest; only then
+is it given its final, sanitised name, without ever replacing an existing
+file. On any error the temporary file is deleted: age authenticates per 64 KiB
+chunk, so a truncated or modified file may already have produced
+unauthenticated bytes.
 
-Throughput is bounded by crypto.attachments (pyrage's 8 KiB I/O callbacks,
-then unpadding and SHA-256 in the same thread); see bench/review.py. A writer
-thread was tried and measured no faster: pyrage holds the GIL while decrypting.
+open_attachment_file reads the sealed file through C buffered I/O and
+unpads, hashes and writes in a worker thread while pyrage decrypts (see
+crypto/attachments.py); bench/review.py times it against the stock `age -d`.
+The progress bar counts ciphertext bytes as pyrage reads them (about once per
+MiB), so it tracks decryption; the last few MiB of unpadding, hashing and
+writing finish just after it reaches 100 %.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from crypto.attachments import ContentDigest, open_attachment
+from crypto.attachments import ContentDigest, open_attachment, open_attachment_file
 from crypto.errors import TipboxCryptoError
 
 from .errors import InputError, StateConflict, VerificationError
@@ -84,10 +88,41 @@ class _CountingReader:
         return data
 
 
+class _Batched:
+    """Pass byte counts on to ``on_bytes`` at most about once per MiB (and at the end)."""
+
+    def __init__(self, on_bytes: Callable[[int], None]) -> None:
+        self._on_bytes = on_bytes
+        self._pending = 0
+
+    def __call__(self, n: int) -> None:
+        self._pending += n
+        if self._pending >= _REPORT_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._on_bytes(self._pending)
+            self._pending = 0
+
+
 def decrypt_to(
-    src: BinaryIO, dst_path: Path, keys: Keys, expected: ContentDigest | None, on_bytes: Callable[[int], None]
+    src: Path | BinaryIO,
+    dst_path: Path,
+    keys: Keys,
+    expected: ContentDigest | None,
+    on_bytes: Callable[[int], None],
 ) -> None:
-    """Open one sealed attachment into a new file at ``dst_path`` (deleted on any error)."""
+    """Open one sealed attachment into a new file at ``dst_path`` (deleted on any error).
+
+    ``src`` is the sealed file's path (the fast path, what `tipbox-review
+    attachments` uses) or an open binary stream.
+    """
+    if isinstance(src, (str, os.PathLike)):
+        progress = _Batched(on_bytes)
+        open_attachment_file(src, dst_path, [keys.age], expected, on_read=progress)  # deletes dst on error
+        progress.flush()
+        return
     fd = os.open(dst_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb", buffering=_BLOCK) as handle:
@@ -178,8 +213,7 @@ def extract(
             temp = out_dir / f".tipbox-{secrets.token_hex(8)}.partial"
             on_start(final.name, sealed_entry["size"])
             try:
-                with source.open("rb") as src:
-                    decrypt_to(src, temp, keys, ContentDigest(entry["size"], entry["sha256"]), on_bytes)
+                decrypt_to(source, temp, keys, ContentDigest(entry["size"], entry["sha256"]), on_bytes)
             except TipboxCryptoError as exc:
                 raise VerificationError(f"{what} failed verification: {exc}; nothing was written") from None
             result = Extracted(entry["id"], final, entry["size"], entry["sha256"], entry["type"])
