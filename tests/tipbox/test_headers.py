@@ -236,7 +236,10 @@ def test_every_state_changing_route_requires_csrf(app: Flask, client: FlaskClien
                 assert "kedaluwarsa" not in response.get_data(as_text=True), (method, url)
             checked.append((rule.endpoint, method))
     assert {e for e, _ in checked} >= {"intake.submit", "intake.open_upload", "intake.upload_chunk",
-                                       "intake.complete", "intake.finalize"}
+                                       "intake.complete", "intake.finalize", "status.show", "status.message",
+                                       "status.forget", "status.api_status", "status.open_followup",
+                                       "status.followup_chunk", "status.followup_complete",
+                                       "status.finalize_followup"}
 
 
 def test_secure_cookie_and_https_post_without_referer(tmp_path: Path, reviewers) -> None:
