@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -12,8 +13,10 @@ from sqlalchemy import func, select
 from crypto import envelope, padding, payload
 from crypto.identity import ReviewerIdentity
 from tests.tipbox.browser_like import BrowserLike
-from tipbox import db
+from tipbox import clock, db
+from tipbox.audit.models import AuditEvent
 from tipbox.models import TIP_READY, TIP_UPLOADING, AttachmentChunk, Tip
+from tipbox.receipts import new_receipt
 
 ATT = "ab" * 16
 
@@ -36,7 +39,7 @@ def test_full_upload_is_stored_as_ciphertext_and_opens(app: Flask, client: Flask
     [tip] = _tips(app, TIP_READY)
     assert tip.sealed_by == "browser"
     assert tip.received_at.minute == 0 and tip.received_at.second == 0
-    assert tip.upload_token_hash is None and tip.receipt_lookup and receipt not in tip.receipt_lookup
+    assert tip.receipt_lookup and receipt not in tip.receipt_lookup
     document = payload.open_tip(tip.payload, [reviewers[1].secret])
     assert document["answers"]["description"] == "ada anak dipekerjakan"
     assert document["attachments"][0]["sha256"] == hashlib.sha256(content).hexdigest()
@@ -45,6 +48,32 @@ def test_full_upload_is_stored_as_ciphertext_and_opens(app: Flask, client: Flask
 def _opened(browser: BrowserLike) -> tuple[str, str]:
     opened = browser.open().get_json()
     return opened["tip_id"], opened["token"]
+
+
+def test_finalize_retried_after_a_lost_answer_succeeds_once(app: Flask, client: FlaskClient, monkeypatch) -> None:
+    """Over Tor the answer to a committed finalize can vanish; the same retry must not hear 'failed'."""
+    browser = BrowserLike(client)
+    tip, token = _opened(browser)
+    sealed = payload.seal_tip(payload.build({"description": "x"}, lang="id", sealed_by="browser"), browser.recipients)
+    receipt = new_receipt()
+    assert browser.finalize(tip, token, sealed, [], receipt=receipt).status_code == 200
+    again = browser.finalize(tip, token, sealed, [], receipt=receipt)
+    assert again.status_code == 200 and again.get_json() == {"ok": True}
+    # Anything else is still a replay: another payload, another receipt, another token.
+    other = payload.seal_tip(payload.build({"description": "y"}, lang="id", sealed_by="browser"), browser.recipients)
+    assert browser.finalize(tip, token, other, [], receipt=receipt).status_code == 409
+    assert browser.finalize(tip, token, sealed, []).status_code == 409
+    assert browser.finalize(tip, "not-the-token", sealed, [], receipt=receipt).status_code == 404
+    [stored] = _tips(app, TIP_READY)
+    with app.app_context():
+        events = db.session().scalars(select(AuditEvent).where(AuditEvent.event == "tip.received")).all()
+    assert len(events) == 1 and stored.payload == sealed
+    # A day on, the token hash is forgotten: the retry window is over.
+    later = clock.utcnow() + timedelta(days=2)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    assert app.test_cli_runner().invoke(args=["cleanup-uploads"]).exit_code == 0
+    [stored] = _tips(app, TIP_READY)
+    assert stored.upload_token_hash is None
 
 
 def test_finalize_replay_is_refused(app: Flask, client: FlaskClient) -> None:

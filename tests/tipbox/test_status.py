@@ -356,3 +356,18 @@ def test_thread_events_are_audited_and_verify_clean(app: Flask, client: FlaskCli
     key = public_key_b64(load_server_key(app.extensions["tipbox.config"].server_key_file))
     report = audit.verify(lines, [key])
     assert report.violations == []
+
+
+def test_followup_finalize_retried_after_a_lost_answer_succeeds_once(app: Flask, client: FlaskClient) -> None:
+    browser = BrowserLike(client)
+    receipt = browser.submit({"description": "x"})
+    access = browser.status(receipt).get_json()["access"]
+    opened = client.post("/api/v1/followups", json={"access": access}, headers=browser.headers()).get_json()
+    document = messages.build("followup", "Sekali saja", lang="id", sealed_by="browser")
+    sealed = messages.seal_message(document, browser.recipients)
+    first = browser.finalize(opened["upload_id"], opened["token"], sealed, [], base="/api/v1/followups")
+    again = browser.finalize(opened["upload_id"], opened["token"], sealed, [], base="/api/v1/followups")
+    assert (first.status_code, again.status_code) == (200, 200)
+    other = messages.seal_message(document, browser.recipients)  # same text, new ciphertext: not a retry
+    assert browser.finalize(opened["upload_id"], opened["token"], other, [], base="/api/v1/followups").status_code == 409
+    assert len(browser.status(receipt).get_json()["followups"]) == 1 and _events(app, "tip.followup") == 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from crypto import audit, envelope, header, key_manifest, messages, payload, streams
@@ -291,7 +291,8 @@ def _receive(db: Session, tip: Tip, secret: bytes, source: SourceKeys, code: str
         raise IntakeError("receipt_conflict", 409)  # only a client reusing its own receipt gets here
     tip.state = TIP_READY
     tip.received_at = clock.hour(clock.utcnow())
-    tip.upload_token_hash = None
+    # The token hash stays until cleanup_abandoned: a finalize retried after a lost answer
+    # must find its tip (see _retried), not a 404 for a tip that was stored.
     tip.upload_expires_at = None
     tip.receipt_lookup = hashed
     tip.source_recipient = source.recipient
@@ -334,7 +335,9 @@ def finalize(
     key_fingerprint: str,
     source: SourceKeys,
 ) -> Receipt:
-    """Make a browser-sealed tip visible to export, all or nothing."""
+    """Make a browser-sealed tip visible to export, all or nothing (a retry of the same finalize is a no-op)."""
+    if _already_done(db, tip_id, token, sealed_payload, lookup=lookup_hash(source.lookup, secret)):
+        return Receipt(tip_id, None)
     target = _uploading(db, tip_id, token, lock=True)
     _check_parts(db, limits, target, sealed_payload, attachment_ids, key_fingerprint)
     _store_payload(target.tip, sealed_payload)
@@ -349,8 +352,10 @@ def finalize_followup(
     sealed_message: bytes,
     attachment_ids: Sequence[str],
     key_fingerprint: str,
-) -> Message:
-    """Make a browser-sealed follow-up part of its tip's thread, all or nothing."""
+) -> Message | None:
+    """Make a browser-sealed follow-up part of its tip's thread, all or nothing (retries are no-ops)."""
+    if _already_done(db, upload_id, token, sealed_message, followup=True):
+        return None
     target = _uploading(db, upload_id, token, followup=True, lock=True)
     _check_parts(db, limits, target, sealed_message, attachment_ids, key_fingerprint)
     assert target.message is not None
@@ -359,13 +364,34 @@ def finalize_followup(
     return target.message
 
 
+def _already_done(
+    db: Session, upload_id: str, token: str, sealed: bytes, *, followup: bool = False, lookup: str | None = None
+) -> bool:
+    """True if this exact finalize already succeeded (its answer was lost on the way back).
+
+    Over Tor a response can vanish after the commit; the client retries with the
+    same token, payload (and, for a tip, lookup key). Answering 409 would tell a
+    source whose report *was* stored that it failed. Anything that differs is
+    still refused as before.
+    """
+    model = Message if followup else Tip
+    row = db.get(model, upload_id) if ID_PATTERN.match(upload_id) else None
+    return (
+        row is not None
+        and row.state == TIP_READY
+        and row.upload_token_hash is not None
+        and hmac.compare_digest(row.upload_token_hash, _token_hash(token))
+        and row.payload_sha256 == hashlib.sha256(sealed).hexdigest()
+        and (lookup is None or row.receipt_lookup == lookup)
+    )
+
+
 def receive_message(db: Session, tip: Tip, message: Message, *, attachments: int = 0) -> None:
     """A follow-up or a reply joins the thread: numbered, ready, logged (ids, sizes, never content)."""
     message.seq = 1 + max((m.seq for m in tip.messages if m.state == TIP_READY), default=0)
     message.state = TIP_READY
     message.received_at = clock.hour(clock.utcnow())
-    message.upload_token_hash = None
-    message.upload_expires_at = None
+    message.upload_expires_at = None  # the token hash stays for retries, as a tip's (_retried)
     if message not in tip.messages:
         tip.messages.append(message)
     event = "tip.reply" if message.kind == "reply" else "tip.followup"
@@ -492,6 +518,7 @@ def cleanup_abandoned(db: Session, now: datetime | None = None) -> int:
     not fail because the other one got to a row first.
     """
     moment = now or clock.utcnow()
+    _forget_upload_tokens(db, moment)
     removed = _cleanup_followups(db, moment)
     stale = select(Tip.id).where(Tip.state == TIP_UPLOADING, Tip.upload_expires_at < moment)
     ids = list(db.scalars(stale))
@@ -503,6 +530,21 @@ def cleanup_abandoned(db: Session, now: datetime | None = None) -> int:
         # Never-finished uploads were never tips: logged as a count, without ids.
         audit_log.record(db, "uploads.abandoned", None, {"count": removed}, when=moment)
     return removed
+
+
+def _forget_upload_tokens(db: Session, moment: datetime) -> None:
+    """Past the retry window, a received tip or follow-up needs no upload token hash any more."""
+    for model in (Tip, Message):
+        # Rows are received on the hour; a day after that, no retry of their finalize is coming.
+        db.execute(
+            update(model)
+            .where(
+                model.state == TIP_READY,
+                model.upload_token_hash.is_not(None),
+                model.received_at < moment - timedelta(days=1),
+            )
+            .values(upload_token_hash=None)
+        )
 
 
 def _cleanup_followups(db: Session, moment: datetime) -> int:

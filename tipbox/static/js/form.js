@@ -129,7 +129,9 @@
     }).then(function (parts) {
       var body = { payload: Upload.toBase64(parts[0]), attachments: parts[2].map(function (m) { return m.id; }),
                    key_fingerprint: keys.fingerprint, source_recipient: parts[1].recipient, lookup: parts[1].lookup };
-      return client.postJSON(base + "/finalize", body, upload.token);
+      // Retried as is if the answer is lost: the server recognises the same finalize
+      // (token, payload and lookup key) and confirms it instead of storing it twice.
+      return Upload.withRetries(function () { return client.postJSON(base + "/finalize", body, upload.token); });
     }).then(function () {
       status(d.msgFinishing, 100);
       form.reset();

@@ -263,11 +263,13 @@
         say(d.msgFinishing, 100 * sent / totalBytes);
         var sealedDoc = Sealer.buildMessage("followup", doc.text, { lang: d.lang, sealedBy: "browser", attachments: manifest });
         return Sealer.sealMessage(sealedDoc, keys.recipients).then(function (sealed) {
-          return client.postJSON(base + "/finalize", {
+          var body = {
             payload: Upload.toBase64(sealed),
             attachments: manifest.map(function (m) { return m.id; }),
             key_fingerprint: keys.fingerprint,
-          }, upload.token);
+          };
+          // Same body on a retry: the server confirms a finalize it already stored.
+          return Upload.withRetries(function () { return client.postJSON(base + "/finalize", body, upload.token); });
         });
       }).then(function () {
         doc = null;
