@@ -12,7 +12,8 @@ is in docs/review.md). The server accepts it only if
 * every entry and reply names a ready tip of that reviewer's channel (or one the
   audit log says was purged: that entry is skipped), and every hold ends after
   now and within the retention policy's ``max_hold_days``;
-* every reply is a new id, for a tip with a source key, sealed to exactly one
+* every reply is a new id (or one already published with exactly the same
+  bytes, which is skipped), for a tip with a source key, sealed to exactly one
   more X25519 recipient than the current key manifest has reviewers (the source).
 
 Then everything is applied in the caller's transaction, all or nothing. An
@@ -63,6 +64,7 @@ class ImportResult:
     stale: int = 0
     purged: int = 0
     replies: int = 0
+    replies_unchanged: int = 0  # sent again with the same bytes: already on the status page
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -141,7 +143,7 @@ def import_dispositions(
         else {}
     )
 
-    _check_replies(db, parsed, tips, purged, reviewer.channel_id)
+    published_before = _check_replies(db, parsed, tips, purged, reviewer.channel_id)
     record = DispositionImport(
         id=body["id"],
         reviewer_id=reviewer.id,
@@ -191,6 +193,9 @@ def import_dispositions(
         if reply.tip_id in purged:
             result.purged += 1
             continue
+        if reply.id in published_before:
+            result.replies_unchanged += 1
+            continue
         publish_reply(db, tips[reply.tip_id], reply, record.id)
         result.replies += 1
     record.applied_count = result.applied
@@ -210,16 +215,30 @@ def import_dispositions(
     return result
 
 
-def _check_replies(db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], channel_id: str) -> None:
-    """Refuse the whole file unless every reply is a tipbox-sealed age file the source can open."""
+def _check_replies(
+    db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], channel_id: str
+) -> set[str]:
+    """Refuse the whole file unless every reply is a tipbox-sealed age file the source can open.
+
+    Returns the ids of replies this server already published with exactly these
+    bytes (a reviewer whose CLI stopped before recording the export sends them
+    again): they are skipped. The same id with other bytes is refused.
+    """
     if not parsed.replies:
-        return
+        return set()
     manifest = current_manifest(db, channel_id)
     reviewers = manifest.recipient_count if manifest is not None else 0
-    known = set(db.scalars(select(Message.id).where(Message.id.in_([r.id for r in parsed.replies]))))
+    known = {
+        m.id: m for m in db.scalars(select(Message).where(Message.id.in_([r.id for r in parsed.replies])))
+    }
+    again = set()
     for reply in parsed.replies:
         if reply.id in known:
-            raise DispositionError(f"reply {reply.id[:8]} was already published (replay refused)")
+            earlier = known[reply.id]
+            if earlier.tip_id != reply.tip_id or earlier.payload_sha256 != hashlib.sha256(reply.sealed).hexdigest():
+                raise DispositionError(f"reply {reply.id[:8]} was already published with other content (refused)")
+            again.add(reply.id)
+            continue
         if reply.tip_id in purged:
             continue
         tip = tips[reply.tip_id]
@@ -234,6 +253,7 @@ def _check_replies(db: Session, parsed: Body, tips: Mapping[str, Tip], purged: s
                 f"the reply to tip {tip.id[:8]} is not sealed to the source and the current {reviewers} reviewers; "
                 "import a fresh export bundle and write it again"
             ) from None
+    return again
 
 
 def publish_reply(db: Session, tip: Tip, reply: Reply, disposition_id: str) -> None:

@@ -244,8 +244,13 @@ def test_reply_refusals_apply_nothing(app: Flask, client: FlaskClient, reviewers
     reply_id = secrets.token_hex(16)
     import_file(app, dispositions_file(reviewers[0], replies=[(tip_id, good)], reply_ids=[reply_id]))
 
+    # The same reply sent again in a new file (the CLI stopped before recording its export): skipped.
+    again = import_file(app, dispositions_file(reviewers[0], replies=[(tip_id, good)], reply_ids=[reply_id]))
+    assert (again.replies, again.replies_unchanged) == (0, 1)
     refused = {
-        "replayed reply id": dispositions_file(reviewers[0], replies=[(tip_id, good)], reply_ids=[reply_id]),
+        "reply id reused for other bytes": dispositions_file(
+            reviewers[0], replies=[(tip_id, sealed_reply("Halo", recipient, reviewers))], reply_ids=[reply_id]
+        ),
         "sealed to the source only": dispositions_file(
             reviewers[0], replies=[(tip_id, sealed_reply("Halo", recipient, []))]
         ),

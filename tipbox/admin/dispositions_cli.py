@@ -44,6 +44,7 @@ def import_command(file: Path) -> None:
         f"{result.entries} entries, {result.applied} applied ({statuses}), "
         f"{result.unchanged} unchanged, {result.stale} older than the tip's last disposition, "
         f"{result.purged} for tips already purged; {result.replies} replies published"
+        + (f" ({result.replies_unchanged} already published before)" if result.replies_unchanged else "")
     )
 
 
