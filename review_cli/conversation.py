@@ -275,6 +275,31 @@ def write_reply(
     return WrittenReply(reply_id, tip_id, list(recipients), lang)
 
 
+def discard_reply(ws: Workspace, keys: Keys, tip_id: str, prefix: str, sent: Mapping[str, Any]) -> str:
+    """Remove a pending reply (id or a prefix of at least 4 characters); return its id.
+
+    A reply a dispositions export already carried cannot be taken back here: it
+    is on its way to the server or already on the source's status page.
+    """
+    record = load_replies(ws, keys, tip_id)
+    needle = prefix.strip().lower()
+    matches = [r for r in record["replies"] if len(needle) >= 4 and str(r.get("id", "")).startswith(needle)]
+    if len(matches) != 1:
+        raise InputError(
+            f"tip {short(tip_id)} has {'no' if not matches else 'more than one'} written reply starting with "
+            f"{needle[:32]!r}; `show` lists them"
+        )
+    [reply] = matches
+    if reply["id"] in sent:
+        raise StateConflict(
+            f"reply {reply['id'][:8]} was already exported in dispositions file {sent[reply['id']]['file'][:8]}; "
+            "it cannot be discarded (ask the operator not to import that file if it has not been)"
+        )
+    record["replies"] = [r for r in record["replies"] if r is not reply]
+    save_replies(ws, keys, record)
+    return reply["id"]
+
+
 @dataclass
 class OutgoingReply:
     id: str

@@ -408,8 +408,14 @@ def _reply_text(message_file: Path | None, lang: str) -> str:
     type=click.Choice(LANGS),
     help="The reply's language, id or en (what the status page shows it as). Default: the source's language.",
 )
+@click.option(
+    "--discard",
+    "discard",
+    metavar="REPLY",
+    help="Instead of writing: delete the pending reply with this id (or its first characters, as `show` lists).",
+)
 @pass_app
-def reply(app: App, tip: str, message_file: Path | None, lang: str | None) -> None:
+def reply(app: App, tip: str, message_file: Path | None, lang: str | None, discard: str | None) -> None:
     """Write a reply to the source of a tip (balas pelapor).
 
     The text comes from $EDITOR (or --message-file). It is sealed at once to
@@ -419,9 +425,19 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None) -> No
     server, which shows it on the source's status page. `show TIP` lists it.
     Refused for a tip without a source recipient (sent before replies existed)
     or before a bundle has told the workspace who the reviewers are.
+    `--discard REPLY` deletes a reply that no export has carried yet.
     """
     ws = app.workspace
     tip_id = ws.resolve(tip)
+    if discard is not None:
+        if message_file is not None or lang is not None:
+            raise InputError("--discard takes no --message-file or --lang")
+        tip_id, _meta, _document, keys = _open(app, tip_id)
+        with ws.lock():
+            sent = dispositions_mod.sent_replies(dispositions_mod.load_state(ws, keys))
+            removed = conversation.discard_reply(ws, keys, tip_id, discard, sent)
+        click.echo(f"reply {removed[:8]} to tip {tip_id[:8]} discarded; it will not be sent")
+        return
     if conversation.known_reviewers(ws) is None:
         raise InputError("no reviewers list is known yet: import a bundle from a server that lists its reviewers")
     tip_id, meta, document, keys = _open(app, tip_id)

@@ -426,3 +426,23 @@ def test_reply_and_export_as_a_subprocess(tmp_path: Path, reviewer: SavedIdentit
     assert refused.returncode == 1 and refused.stderr.count("tipbox-review: error:") == 1
     assert "Traceback" not in refused.stderr
     assert base64.b64decode(json.loads(out.read_bytes())["body"]["replies"][0]["message"]) == sent.sealed
+
+
+def test_a_pending_reply_can_be_discarded_but_not_a_sent_one(
+    run: Run, conversed: SealedTip, tmp_path: Path
+) -> None:
+    tip = conversed
+    first = run("reply", tip.id[:8], "--message-file", str(_reply_file(tmp_path, "Balasan yang salah ketik")))
+    second = run("reply", tip.id[:8], "--message-file", str(_reply_file(tmp_path, "Balasan yang benar")))
+    assert first.exit_code == 0 and second.exit_code == 0
+    first_id = first.stdout.split("reply ", 1)[1][:8]
+    gone = run("reply", tip.id[:8], "--discard", first_id)
+    assert gone.exit_code == 0 and f"reply {first_id} to tip" in gone.stdout
+    shown = run("show", tip.id[:8], "--lang", "en").stdout
+    assert "Balasan yang salah ketik" not in shown and "Balasan yang benar" in shown
+    assert one_line_error(run("reply", tip.id[:8], "--discard", first_id))  # no longer there
+    out = tmp_path / "disposisi.json"
+    assert "0 dispositions, 1 replies" in run("dispositions", "export", "--out", str(out)).stdout
+    [sent] = json.loads(out.read_bytes())["body"]["replies"]
+    refused = run("reply", tip.id[:8], "--discard", sent["id"][:8])
+    assert refused.exit_code == 3 and "already exported" in one_line_error(refused)
