@@ -57,11 +57,12 @@
     var when = new Date(value);
     if (isNaN(when.getTime())) return "";
     try {
+      // The date in the page's language; the time as HH:MM like the server-rendered page
+      // (id-ID would write 16.00, the server writes 16:00).
       hourFormat = hourFormat || new Intl.DateTimeFormat(d.lang === "en" ? "en-GB" : "id-ID", {
-        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
-        timeZone: "UTC",
+        day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
       });
-      return hourFormat.format(when) + " UTC";
+      return hourFormat.format(when) + ", " + when.toISOString().slice(11, 16) + " UTC";
     } catch (e) {
       return when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
     }
