@@ -43,7 +43,7 @@ from crypto.signing import CONTEXT_DISPOSITIONS, verify_document
 
 from .intake.service import receive_message
 from .keys import current_manifest
-from .models import TIP_READY, TIP_UPLOADING, DispositionImport, Message, Reviewer, Tip
+from .models import TIP_READY, TIP_UPLOADING, DispositionImport, KeyManifest, Message, Reviewer, Tip
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -143,7 +143,8 @@ def import_dispositions(
         else {}
     )
 
-    published_before = _check_replies(db, parsed, tips, purged, reviewer.channel_id)
+    manifest = current_manifest(db, reviewer.channel_id) if parsed.replies else None
+    published_before = _check_replies(db, parsed, tips, purged, manifest)
     record = DispositionImport(
         id=body["id"],
         reviewer_id=reviewer.id,
@@ -196,7 +197,8 @@ def import_dispositions(
         if reply.id in published_before:
             result.replies_unchanged += 1
             continue
-        publish_reply(db, tips[reply.tip_id], reply, record.id)
+        tip = tips[reply.tip_id]
+        publish_reply(db, tip, reply, record.id, manifest.fingerprint if manifest else tip.key_fingerprint)
         result.replies += 1
     record.applied_count = result.applied
     emit(
@@ -216,7 +218,7 @@ def import_dispositions(
 
 
 def _check_replies(
-    db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], channel_id: str
+    db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], manifest: KeyManifest | None
 ) -> set[str]:
     """Refuse the whole file unless every reply is a tipbox-sealed age file the source can open.
 
@@ -226,7 +228,6 @@ def _check_replies(
     """
     if not parsed.replies:
         return set()
-    manifest = current_manifest(db, channel_id)
     reviewers = manifest.recipient_count if manifest is not None else 0
     known = {
         m.id: m for m in db.scalars(select(Message).where(Message.id.in_([r.id for r in parsed.replies])))
@@ -256,10 +257,11 @@ def _check_replies(
     return again
 
 
-def publish_reply(db: Session, tip: Tip, reply: Reply, disposition_id: str) -> None:
-    """A checked reply becomes part of the tip's thread, visible on the source's status page."""
-    manifest = current_manifest(db, tip.channel_id)
-    fingerprint = manifest.fingerprint if manifest is not None else tip.key_fingerprint
+def publish_reply(db: Session, tip: Tip, reply: Reply, disposition_id: str, fingerprint: str) -> None:
+    """A checked reply becomes part of the tip's thread, visible on the source's status page.
+
+    ``fingerprint`` is the key manifest the reply was checked against (sealed to its reviewers).
+    """
     message = Message(
         id=reply.id,
         tip_id=tip.id,

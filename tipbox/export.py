@@ -14,7 +14,6 @@ reviewer's workspace always sees it complete.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -23,12 +22,12 @@ import nacl.signing
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from crypto import bundle, key_manifest, streams
+from crypto import bundle, streams
 from crypto.bundle import BundleFile
 
 from . import clock, storage
 from .audit import log as audit_log
-from .keys import DEFAULT_CHANNEL, current_manifest
+from .keys import DEFAULT_CHANNEL, current_manifest, manifest_recipients
 from .models import TIP_READY, Attachment, Message, Tip
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -152,4 +151,4 @@ def _reviewers(db: Session) -> list[str]:
     manifest = current_manifest(db, DEFAULT_CHANNEL)
     if manifest is None:
         return []
-    return key_manifest.recipients(key_manifest.validate_body(json.loads(manifest.document)["body"]))
+    return manifest_recipients(manifest)

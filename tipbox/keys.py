@@ -105,6 +105,11 @@ def current_manifest(db: Session, channel_id: str = DEFAULT_CHANNEL) -> KeyManif
     ).first()
 
 
+def manifest_recipients(manifest: KeyManifest) -> list[str]:
+    """The reviewers' age recipients a stored manifest lists (what tips and replies are sealed to)."""
+    return key_manifest.recipients(key_manifest.validate_body(json.loads(manifest.document)["body"]))
+
+
 @dataclass(frozen=True)
 class NewReviewer:
     label: str

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from crypto import audit, envelope, header, key_manifest, messages, payload, streams
+from crypto import audit, envelope, header, messages, payload, streams
 from crypto.attachments import seal_attachment
 from crypto.errors import TipboxCryptoError
 from crypto.padding import padded_length
@@ -33,7 +32,7 @@ from crypto.receipt_keys import ReceiptKeys, derive
 from .. import clock, storage
 from ..audit import log as audit_log
 from ..config import Limits
-from ..keys import DEFAULT_CHANNEL, current_manifest
+from ..keys import DEFAULT_CHANNEL, current_manifest, manifest_recipients
 from ..models import TIP_READY, TIP_UPLOADING, Attachment, AttachmentChunk, Message, Tip
 from ..receipts import LOOKUP_PATTERN, lookup_hash, new_receipt
 
@@ -419,7 +418,7 @@ class PlainAttachment:
 
 def _recipients(db: Session, channel_id: str):
     manifest = _manifest(db, channel_id)
-    return manifest, key_manifest.recipients(key_manifest.validate_body(_manifest_body(manifest.document)))
+    return manifest, manifest_recipients(manifest)
 
 
 def _seal_files(
@@ -505,10 +504,6 @@ def submit_followup_server_sealed(
     _store_payload(message, messages.seal_message(document, recipients))
     receive_message(db, tip, message, attachments=len(entries))
     return message
-
-
-def _manifest_body(document: str) -> dict:
-    return json.loads(document)["body"]
 
 
 def cleanup_abandoned(db: Session, now: datetime | None = None) -> int:
