@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import tarfile
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -24,7 +23,8 @@ from typing import IO, Any, BinaryIO
 
 import nacl.signing
 
-from .errors import BundleInvalid, MalformedDocument
+from . import strict_json
+from .errors import BundleInvalid, MalformedDocument, MalformedJSON
 from .signing import CONTEXT_EXPORT_MANIFEST, canonical_json, sign_document, verify_document
 
 DOCUMENT_TYPE = "tipbox-export-bundle"
@@ -33,7 +33,7 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _ID = r"[0-9a-f]{32}"
 _MEMBER = re.compile(rf"^tips/{_ID}/(payload|attachments/{_ID}|messages/{_ID})\.age$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 MESSAGE_KINDS = ("followup", "reply")
 _READ = 1024 * 1024
 
@@ -185,8 +185,8 @@ def read_manifest(path: Path, trusted_keys: Collection[str] | None) -> tuple[dic
     except (tarfile.TarError, EOFError) as exc:
         raise BundleInvalid(f"not a readable bundle ({type(exc).__name__})") from None
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = strict_json.loads(raw)
+    except MalformedJSON:
         raise MalformedDocument("manifest is not JSON") from None
     body = verify_document(document, CONTEXT_EXPORT_MANIFEST, trusted_keys)
     return validate_body(body), document["signature"]["key"]

@@ -41,8 +41,8 @@ MAX_ENTRIES = 100_000
 MAX_REPLIES = 10_000
 MAX_REPLY_BYTES = 2 * 1024 * 1024  # a padded message of up to 1 MiB, sealed, base64
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}\Z")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,9 @@ class MalformedDispositions(TipboxCryptoError):
     """A dispositions body breaks FORMAT.md §10 (the message names the rule, never content)."""
 
     default_message = "the dispositions file is malformed"
+
+
+class MalformedJSON(MalformedDocument):
+    """Bytes that crypto.strict_json refuses: not UTF-8 JSON, or JSON outside tipbox's limits."""
+
+    default_message = "not a well-formed JSON document"

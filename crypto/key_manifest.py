@@ -20,7 +20,7 @@ from .signing import CONTEXT_KEY_MANIFEST, grouped_fingerprint, sign_document, u
 
 DOCUMENT_TYPE = "tipbox-key-manifest"
 VERSION = 1
-_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
 def recipients_fingerprint(recipients: Collection[str]) -> str:

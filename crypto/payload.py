@@ -8,13 +8,12 @@ refuses versions it does not know instead of guessing.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import envelope, padding
-from .errors import MalformedPadding, MalformedPayload, TipboxCryptoError, UnknownPayloadVersion
+from . import envelope, padding, strict_json
+from .errors import MalformedJSON, MalformedPadding, MalformedPayload, TipboxCryptoError, UnknownPayloadVersion
 from .signing import canonical_json
 
 VERSION = 1
@@ -22,8 +21,8 @@ DOCUMENT_TYPE = "tipbox-tip"
 LANGUAGES = ("id", "en")
 SEALED_BY = ("browser", "server")
 MAX_PAYLOAD_BYTES = 1024 * 1024
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_ATTACHMENT_ID = re.compile(r"^[0-9a-f]{32}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+_ATTACHMENT_ID = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 def _check_answer(value: Any) -> bool:
@@ -121,9 +120,9 @@ def parse_json(data: bytes) -> Any:
     if len(data) > MAX_PAYLOAD_BYTES:
         raise MalformedPayload("payload too large")
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise MalformedPayload("payload is not UTF-8 JSON") from None
+        return strict_json.loads(data)
+    except MalformedJSON:
+        raise MalformedPayload("payload is not UTF-8 JSON within tipbox's limits") from None
 
 
 def decode(data: bytes) -> dict[str, Any]:

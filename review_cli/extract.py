@@ -37,7 +37,7 @@ from .workspace import Keys, Workspace, commit_exclusive
 
 _BLOCK = 1024 * 1024
 _REPORT_EVERY = 1024 * 1024
-_EXT = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+_EXT = re.compile(r"^\.[A-Za-z0-9]{1,10}\Z")
 _FORBIDDEN = set('<>:"/\\|?*')
 STRIPPABLE = {"JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"}
 

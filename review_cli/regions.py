@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "tipbox" / "data" / "regions"
-CODE = re.compile(r"^\d{2}(\.\d{2})?$")
+CODE = re.compile(r"^[0-9]{2}(\.[0-9]{2})?\Z")
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,8 @@ from crypto.signing import canonical_json, key_fingerprint
 
 from .errors import InputError, StateConflict, VerificationError
 
-TIP_ID = re.compile(r"^[0-9a-f]{32}$")
-PREFIX = re.compile(r"^[0-9a-f]{1,32}$")
+TIP_ID = re.compile(r"^[0-9a-f]{32}\Z")
+PREFIX = re.compile(r"^[0-9a-f]{1,32}\Z")
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 

@@ -13,7 +13,7 @@ from .config import Config, load_config
 from .errors import init_app as init_errors
 from .intake import create_blueprint as intake_blueprint
 from .retention import create_blueprint as retention_blueprint
-from .security import fetch_metadata, headers, logs, ratelimit
+from .security import fetch_metadata, headers, logs, paths, ratelimit
 from .security.requests import InMemoryRequest
 from .static_assets import init_app as init_static
 from .status import create_blueprint as status_blueprint
@@ -57,6 +57,7 @@ def create_app(config: Config | None = None) -> Flask:
     headers.init_app(app, config.onion_location)
     init_static(app)
     init_errors(app)
+    paths.init_app(app)
     app.register_blueprint(intake_blueprint())
     app.register_blueprint(retention_blueprint())
     app.register_blueprint(status_blueprint())

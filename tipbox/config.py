@@ -180,7 +180,7 @@ def _ratelimits(env: Mapping[str, str], testing: bool) -> RateLimits:
     return RateLimits(enabled=_bool(env, "TIPBOX_RATELIMIT_ENABLED", not testing), **values)
 
 
-_ONION_HOST = re.compile(r"^(?:[a-z0-9-]+\.)*[a-z2-7]{56}\.onion$")
+_ONION_HOST = re.compile(r"^(?:[a-z0-9-]+\.)*[a-z2-7]{56}\.onion\Z")
 
 
 def _onion_location(env: Mapping[str, str]) -> str | None:

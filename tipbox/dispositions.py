@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,9 +34,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import header
+from crypto import header, strict_json
 from crypto.dispositions import TIME_FORMAT, Body, Reply, parse_body
-from crypto.errors import MalformedDispositions, TipboxCryptoError
+from crypto.errors import MalformedDispositions, MalformedJSON, TipboxCryptoError
 from crypto.identity import recipient_fingerprint
 from crypto.signing import CONTEXT_DISPOSITIONS, verify_document
 
@@ -99,8 +98,8 @@ def import_dispositions(
     if len(data) > MAX_FILE_BYTES:
         raise DispositionError("the dispositions file is too large")
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = strict_json.loads(data)
+    except MalformedJSON:
         raise DispositionError("not a dispositions file (not JSON)") from None
     reviewers = {
         r.signing_key: r

@@ -23,7 +23,7 @@ from crypto.receipt_keys import ALPHABET, GROUP_LEN, GROUPS, ReceiptKeys, derive
 
 from .security.subkeys import subkey
 
-LOOKUP_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+LOOKUP_PATTERN = re.compile(r"^[0-9a-f]{64}\Z")
 _HASH_INFO = b"tipbox/status-lookup/v1"
 # Derived in place of a receipt that cannot be one, so a mistyped code costs the same work.
 _DECOY = "0000-0000-0000-0000-0000"

@@ -55,6 +55,15 @@ def test_build_rejects_bad_attachment_manifest() -> None:
         payload.build({}, lang="id", sealed_by="browser", attachments=[{"id": "x" * 32}])
 
 
+@pytest.mark.parametrize("field", ["id", "sha256"])
+def test_a_trailing_line_break_is_not_part_of_an_id_or_hash(field: str) -> None:
+    """``re.match`` with ``$`` accepts "…\\n"; every id and hash pattern ends in ``\\Z`` instead."""
+    entry = {"id": "ab" * 16, "name": "a.jpg", "type": "image/jpeg", "size": 1, "sha256": "0" * 64}
+    entry[field] += "\n"
+    with pytest.raises(errors.MalformedPayload):
+        payload.build({}, lang="id", sealed_by="browser", attachments=[entry])
+
+
 def test_oversized_payload_is_refused() -> None:
     with pytest.raises(errors.MalformedPayload):
         payload.encode(payload.build({"description": "a" * payload.MAX_PAYLOAD_BYTES}, lang="id", sealed_by="server"))

@@ -11,9 +11,15 @@
   must be a non-5xx that matches the description (status, content type, body
   schema), and invalid input must be refused.
 - hypothesis posts random forms (fields, repeated fields, files, odd
-  encodings) to the no-JS path.
+  encodings, numbers in every script) to the no-JS path.
+- hypothesis also goes where schemathesis stays inside the description:
+  path parameters at and past their type limits (piece numbers up to 2**80
+  and Unicode digits, ids with line breaks and NULs), JSON bodies nested
+  thousands deep or carrying numbers of thousands of digits, and (against a
+  real gunicorn, whose parser raises inside the app) malformed chunked bodies.
 
-Bounded by ``max_examples``: well under a minute.
+Everything in-process runs on SQLite and on PostgreSQL, whose column types
+refuse what SQLite stores. Bounded by ``max_examples``: about a minute.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +48,8 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from crypto.identity import ReviewerIdentity
+from tests.conftest import POSTGRES_URL, postgres_available, reset_postgres
+from tests.support import missing_service
 from tests.tipbox.conftest import csrf_token, make_app
 from tipbox.intake.fields import FIELDS
 
@@ -60,10 +70,16 @@ FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, de
                          suppress_health_check=list(HealthCheck))
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fuzz_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     directory = tmp_path_factory.mktemp("fuzz")
-    app = make_app(directory / "var", f"sqlite:///{directory / 'fuzz.sqlite3'}", [ReviewerIdentity.generate()])
+    url = f"sqlite:///{directory / 'fuzz.sqlite3'}"
+    if request.param == "postgresql":
+        if not postgres_available():
+            missing_service("PostgreSQL is not reachable at " + POSTGRES_URL.split("@")[-1])
+        reset_postgres()
+        url = POSTGRES_URL
+    app = make_app(directory / "var", url, [ReviewerIdentity.generate()])
     yield app
     app.extensions["tipbox.engine"].dispose()
 
@@ -127,8 +143,17 @@ def test_no_generated_request_gets_a_server_error(fuzz_app: Flask, schema, opera
     assert seen and max(seen) < 500, seen
 
 
-VALUES = st.one_of(st.text(max_size=300), st.sampled_from(["", "1", "on", "ANAK-EKO", "11", "11.01", "yes",
-                                                            "danger_now", "13-17", "9" * 30, "-1", "\x00"]))
+# Numbers as a hand-made request may write them: every script's digits, superscripts, huge, signed.
+NUMBERS = st.one_of(
+    st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=12),
+    st.text(alphabet=st.characters(categories=["No"]), min_size=1, max_size=3),
+    st.integers(-(10**30), 10**30).map(str),
+    st.integers(1, 6000).map(lambda n: "9" * n),
+    st.sampled_from(["²", "١٢", "１２", "1e3", "0x1f", " 7 ", "12.5", "+4"]),
+)
+VALUES = st.one_of(st.text(max_size=300), NUMBERS,
+                   st.sampled_from(["", "1", "on", "ANAK-EKO", "11", "11.01", "yes",
+                                    "danger_now", "13-17", "9" * 30, "-1", "\x00"]))
 
 # File names and types are header values in a multipart body: a line break there is not HTTP at all.
 LINE = st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=40)
@@ -140,12 +165,14 @@ LINE = st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=40)
                     max_size=25),
     files=st.lists(st.tuples(LINE, st.binary(max_size=2048), LINE), max_size=3),
     encoding=st.sampled_from(["multipart", "urlencoded"]),
+    count=NUMBERS,
 )
-def test_no_posted_form_gets_a_server_error(fuzz_form_app: tuple[Flask, str, str], fields, files, encoding) -> None:
+def test_no_posted_form_gets_a_server_error(fuzz_form_app: tuple[Flask, str, str], fields, files, encoding,
+                                            count: str) -> None:
     app, token, cookie = fuzz_form_app
     client = app.test_client()
     client.set_cookie("tipbox", cookie)
-    data = MultiDict([("csrf_token", token), *fields])
+    data = MultiDict([("csrf_token", token), ("description", "x"), ("victims_count", count), *fields])
     if encoding == "multipart":
         for name, content, media_type in files:
             data.add("attachments", FileStorage(stream=io.BytesIO(content), filename=name,
@@ -162,3 +189,177 @@ def fuzz_form_app(fuzz_app: Flask) -> tuple[Flask, str, str]:
     client = fuzz_app.test_client()
     token = csrf_token(client)
     return fuzz_app, token, client.get_cookie("tipbox").value
+
+
+# --------------------------------------------------------------------------- beyond the description
+
+
+def _real_upload(client, token: str) -> tuple[str, str]:
+    opened = client.post("/api/v1/submissions", headers={"X-CSRFToken": token}).get_json()
+    return opened["tip_id"], opened["token"]
+
+
+HEX32 = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
+# An id is 32 hex digits; around that: line breaks and NULs (percent-encoded in the path), case, length.
+IDS = st.one_of(
+    HEX32,
+    st.tuples(HEX32, st.sampled_from(["%0A", "%0D%0A", "%00", "%20", "/", "%2F", "0", "\u00e9"])).map("".join),
+    HEX32.map(str.upper),
+    st.text(alphabet=st.characters(blacklist_characters="/?#%"), min_size=1, max_size=80),
+)
+PIECES = st.one_of(
+    st.integers(-(2**80), 2**80).map(str),
+    st.integers(2**31 - 3, 2**64).map(str),
+    st.sampled_from([str(2**31 - 1), str(2**31), str(2**32), str(2**63), "9" * 5000]),
+    st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=12),
+)
+
+
+MORE_EXAMPLES = settings(FUZZ_SETTINGS, max_examples=100)
+
+
+def _send(client, base: str, attachment_id: str, seq: str, action: str, headers: dict[str, str]):
+    if action == "chunks":
+        return client.put(f"{base}/attachments/{attachment_id}/chunks/{seq}", data=b"piece",
+                          content_type="application/octet-stream", headers=headers)
+    if action == "complete":
+        return client.post(f"{base}/attachments/{attachment_id}/complete", headers=headers,
+                           json={"size": 5, "sha256": "0" * 64})
+    return client.post(f"{base}/finalize", headers=headers,
+                       json={"payload": "", "attachments": [attachment_id], "key_fingerprint": "0" * 64})
+
+
+@MORE_EXAMPLES
+@given(seq=PIECES, attachment_id=HEX32)
+def test_piece_numbers_at_their_type_limits_never_get_a_server_error(fuzz_form_app: tuple[Flask, str, str],
+                                                                     seq: str, attachment_id: str) -> None:
+    app, token, cookie = fuzz_form_app
+    client = app.test_client()
+    client.set_cookie("tipbox", cookie)
+    upload_id, upload_token = _real_upload(client, token)
+    headers = {"X-CSRFToken": token, "X-Upload-Token": upload_token}
+    response = _send(client, f"/api/v1/submissions/{upload_id}", attachment_id, seq, "chunks", headers)
+    assert response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:200])
+
+
+@MORE_EXAMPLES
+@given(which=st.sampled_from(["upload", "attachment"]), bad_id=IDS, attachment_id=HEX32,
+       action=st.sampled_from(["chunks", "complete", "finalize"]), base=st.sampled_from(["submissions", "followups"]))
+def test_ids_at_their_limits_never_get_a_server_error(fuzz_form_app: tuple[Flask, str, str], which: str,
+                                                      bad_id: str, attachment_id: str, action: str,
+                                                      base: str) -> None:
+    app, token, cookie = fuzz_form_app
+    client = app.test_client()
+    client.set_cookie("tipbox", cookie)
+    upload_id, upload_token = _real_upload(client, token)
+    headers = {"X-CSRFToken": token, "X-Upload-Token": upload_token}
+    if which == "upload":
+        upload_id = bad_id
+    else:
+        attachment_id = bad_id
+    response = _send(client, f"/api/v1/{base}/{upload_id}", attachment_id, "0", action, headers)
+    assert response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:200])
+
+
+JSON_OPERATIONS = ("/api/v1/status", "/api/v1/followups", "complete", "finalize", "followup-finalize")
+LEAVES = st.one_of(
+    st.integers(-(10**30), 10**30).map(str),
+    st.integers(1, 6000).map(lambda n: "-" * (n % 2) + "9" * n),
+    st.integers(4300, 6000).map(lambda n: "9" * n),  # past Python's integer-string limit
+    st.sampled_from(["1e999", "-1e999", "1.5", "NaN", "Infinity", "-Infinity", "true", "null", '"x"', '"\\u0000"']),
+)
+
+
+@st.composite
+def hostile_json(draw) -> str:
+    """A body shaped like the operation's, with one value replaced by something nested or huge."""
+    levels = draw(st.one_of(st.integers(0, 40), st.integers(900, 6000)))
+    opener, closer = draw(st.sampled_from([("[", "]"), ('{"k":', "}")]))
+    inner = opener * levels + draw(LEAVES) + closer * draw(st.sampled_from([levels, 0, max(0, levels - 1)]))
+    key = draw(st.sampled_from(["lookup", "access", "size", "sha256", "payload", "attachments", "key_fingerprint",
+                                "source_recipient", "extra"]))
+    body = {"lookup": "0" * 64, "access": "x", "size": 1, "sha256": "0" * 64, "payload": "",
+            "attachments": [], "key_fingerprint": "0" * 64, "source_recipient": "age1x"}
+    text = json.dumps({k: v for k, v in body.items() if k != key})
+    return text[:-1] + f', "{key}": {inner}}}' if text != "{}" else f'{{"{key}": {inner}}}'
+
+
+@FUZZ_SETTINGS
+@given(operation=st.sampled_from(JSON_OPERATIONS), body=hostile_json(), attachment=HEX32)
+def test_nested_and_huge_number_json_never_gets_a_server_error(fuzz_form_app: tuple[Flask, str, str],
+                                                              operation: str, body: str, attachment: str) -> None:
+    app, token, cookie = fuzz_form_app
+    client = app.test_client()
+    client.set_cookie("tipbox", cookie)
+    headers = {"X-CSRFToken": token}
+    path = operation
+    if not operation.startswith("/"):
+        upload_id, headers["X-Upload-Token"] = _real_upload(client, token)
+        path = {"complete": f"/api/v1/submissions/{upload_id}/attachments/{attachment}/complete",
+                "finalize": f"/api/v1/submissions/{upload_id}/finalize",
+                "followup-finalize": f"/api/v1/followups/{upload_id}/finalize"}[operation]
+    response = client.post(path, data=body.encode(), content_type="application/json", headers=headers)
+    assert response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:200])
+    assert response.status_code in (400, 403, 404, 409, 413), response.status_code
+
+
+# --------------------------------------------------------------------------- malformed framing, through gunicorn
+
+CHUNK_SIZES = st.one_of(
+    st.integers(0, 2**100).map(lambda n: format(n, "x")),
+    st.text(alphabet="0123456789abcdefABCDEFxz-+ ;=\t", min_size=0, max_size=30),
+    st.binary(max_size=12).map(lambda b: b.decode("latin-1")),
+)
+TERMINATORS = st.sampled_from(["\r\n", "\n", "", "XX", "\r"])
+
+
+@st.composite
+def chunked_bodies(draw) -> bytes:
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        data = draw(st.binary(max_size=64))
+        size = draw(st.one_of(st.just(format(len(data), "x")), CHUNK_SIZES))
+        parts.append(size.encode("latin-1") + draw(TERMINATORS).encode() + data + draw(TERMINATORS).encode())
+    if draw(st.booleans()):
+        parts.append(b"0\r\n\r\n")
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    from bench.load import Client, TipboxServer
+
+    server = TipboxServer.create(tmp_path_factory.mktemp("framing") / "var")
+    server.start()
+    client = Client(server.url)
+    client.start()
+    client.close()
+    yield server, client
+    server.stop()
+
+
+def _raw_status(port: int, request: bytes) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while b"\r\n" not in reply and (chunk := sock.recv(4096)):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(target=st.sampled_from([("POST", "/", "application/x-www-form-urlencoded"),
+                               ("POST", "/", "multipart/form-data; boundary=b"),
+                               ("POST", "/status", "application/x-www-form-urlencoded"),
+                               ("POST", "/api/v1/status", "application/json"),
+                               ("POST", "/api/v1/submissions", "application/json")]),
+       body=chunked_bodies())
+def test_malformed_chunked_bodies_never_get_a_server_error(live_server, target: tuple[str, str, str],
+                                                          body: bytes) -> None:
+    server, client = live_server
+    method, path, media = target
+    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {media}\r\nCookie: {client.cookie}\r\n"
+            f"X-CSRFToken: {client.csrf}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    status = _raw_status(server.gunicorn.port, head.encode() + body)
+    assert status < 500, (status, body[:80], server.log()[-500:])

@@ -17,13 +17,18 @@ import re
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from crypto import strict_json
+from crypto.errors import MalformedJSON
+
 from .. import db
 from ..keys import current_manifest
 from . import context
 from .service import IntakeError, SourceKeys, complete_attachment, finalize, put_chunk, start_upload
 
 TOKEN_HEADER = "X-Upload-Token"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# The deepest body is finalize's: an object holding a list of strings.
+MAX_BODY_DEPTH = 4
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def upload_token() -> str:
@@ -45,11 +50,13 @@ def _body(max_bytes: int) -> bytes:
 
 
 def json_body(max_bytes: int) -> dict:
+    """Every JSON body of the API, read by the one strict reader (crypto/strict_json.py):
+    deep nesting, huge numbers or duplicate keys are a 400, never a 500."""
     if request.mimetype != "application/json":
         raise IntakeError("unsupported_media", 415)
     try:
-        body = json.loads(_body(max_bytes))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = strict_json.loads(_body(max_bytes), max_depth=MAX_BODY_DEPTH)
+    except MalformedJSON:
         raise IntakeError("bad_request") from None
     if not isinstance(body, dict):
         raise IntakeError("bad_request")
@@ -144,15 +151,15 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/api/v1/keys", "keys", keys, methods=["GET"])
     blueprint.add_url_rule("/api/v1/submissions", "open_upload", open_upload, methods=["POST"])
     blueprint.add_url_rule(
-        "/api/v1/submissions/<tip_id>/attachments/<attachment_id>/chunks/<int:seq>",
+        "/api/v1/submissions/<hexid:tip_id>/attachments/<hexid:attachment_id>/chunks/<piece:seq>",
         "upload_chunk",
         upload_chunk,
         methods=["PUT"],
     )
     blueprint.add_url_rule(
-        "/api/v1/submissions/<tip_id>/attachments/<attachment_id>/complete",
+        "/api/v1/submissions/<hexid:tip_id>/attachments/<hexid:attachment_id>/complete",
         "complete",
         complete,
         methods=["POST"],
     )
-    blueprint.add_url_rule("/api/v1/submissions/<tip_id>/finalize", "finalize", finish, methods=["POST"])
+    blueprint.add_url_rule("/api/v1/submissions/<hexid:tip_id>/finalize", "finalize", finish, methods=["POST"])

@@ -8,6 +8,7 @@ Answer keys are the payload's ``answers`` keys (crypto/FORMAT.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,26 @@ def _text(field: Field, raw: str, max_chars: int) -> str | None:
     return value or None
 
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(field: Field, raw: str, maximum: int) -> int | None:
+    """The one parser for a numeric form answer: ASCII digits only, 0 … ``maximum``.
+
+    ``str.isdigit()`` also accepts "²" (which ``int()`` then refuses) and
+    ``int()`` reads "١٢" or "１２" as 12. A browser's ``<input type="number">``
+    always posts ASCII digits, so anything else was typed into a hand-made
+    request or an old browser: it is refused with the same message rather
+    than guessed at (reading "²" as 2 would put a wrong count in a report).
+    """
+    value = raw.strip()
+    if value == "":
+        return None
+    if not _WHOLE_NUMBER.fullmatch(value) or int(value) > maximum:
+        raise FieldError(field.name, _l("Please enter a whole number."))
+    return int(value)
+
+
 def _one(form: Mapping[str, Any], name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
@@ -144,12 +165,7 @@ def parse_answers(form: Any, max_chars: int) -> dict[str, Any]:
                 raise FieldError(field.name, _l("Please choose one of the options."))
             answers[field.name] = [code for code, _ in field.choices if code in picked]
         elif field.kind == "int":
-            if raw.strip() == "":
-                answers[field.name] = None
-            elif not raw.strip().isdigit() or int(raw) > MAX_VICTIMS:
-                raise FieldError(field.name, _l("Please enter a whole number."))
-            else:
-                answers[field.name] = int(raw)
+            answers[field.name] = whole_number(field, raw, MAX_VICTIMS)
         elif field.kind == "lines":
             text = _text(field, raw, max_chars) or ""
             lines = [line.strip() for line in text.split("\n") if line.strip()]

@@ -36,7 +36,7 @@ from ..keys import DEFAULT_CHANNEL, current_manifest, manifest_recipients
 from ..models import TIP_READY, TIP_UPLOADING, Attachment, AttachmentChunk, Message, Tip
 from ..receipts import LOOKUP_PATTERN, lookup_hash, new_receipt
 
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+ID_PATTERN = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 class IntakeError(Exception):

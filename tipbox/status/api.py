@@ -74,9 +74,9 @@ def finish_followup(upload_id: str):
 def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/api/v1/status", "api_status", api_status, methods=["POST"])
     blueprint.add_url_rule("/api/v1/followups", "open_followup", open_followup, methods=["POST"])
-    base = "/api/v1/followups/<upload_id>/attachments/<attachment_id>"
-    blueprint.add_url_rule(f"{base}/chunks/<int:seq>", "followup_chunk", followup_chunk, methods=["PUT"])
+    base = "/api/v1/followups/<hexid:upload_id>/attachments/<hexid:attachment_id>"
+    blueprint.add_url_rule(f"{base}/chunks/<piece:seq>", "followup_chunk", followup_chunk, methods=["PUT"])
     blueprint.add_url_rule(f"{base}/complete", "followup_complete", followup_complete, methods=["POST"])
     blueprint.add_url_rule(
-        "/api/v1/followups/<upload_id>/finalize", "finalize_followup", finish_followup, methods=["POST"]
+        "/api/v1/followups/<hexid:upload_id>/finalize", "finalize_followup", finish_followup, methods=["POST"]
     )
