@@ -41,7 +41,7 @@ check-sealer: $(NODE_STAMP)
 
 run: setup
 	$(BIN)/tipbox init
-	$(BIN)/tipbox demo-setup
+	$(BIN)/tipbox demo-setup --url http://$(HOST):$(PORT)/
 	$(BIN)/gunicorn --config tipbox/gunicorn_conf.py --bind $(HOST):$(PORT) wsgi:app
 
 test: setup

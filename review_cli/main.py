@@ -106,9 +106,26 @@ class App:
         if self._keys is None:
             if not self.identity_path.is_file():
                 raise InputError(f"no identity at {self.identity_path}: run `{PROG} keygen` or pass --identity FILE")
+            _refuse_unprotected(self.identity_path)
             passphrase = ask_secret(f"Passphrase for {self.identity_path}")
             self._keys = Keys.of(_load_identity(self.identity_path, passphrase))
         return self._keys
+
+
+def _refuse_unprotected(path: Path) -> None:
+    """Say what is wrong with a bare age key (age-keygen's text) before asking for a passphrase.
+
+    tipbox-review keeps the reviewer's key only under a passphrase (crypto/FORMAT.md §5), so it
+    never opens an unprotected one, not even for a demo: `make run` writes its demo identity
+    protected, with the passphrase printed (tipbox/admin/demo.py).
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not head.startswith(b"age-encryption.org/") and b"AGE-SECRET-KEY-1" in head:
+        raise InputError(
+            f"{path} is an unprotected age key; {PROG} uses only passphrase-protected identities "
+            f"(made by `{PROG} keygen`; the demo of `make run` is var/demo-review/identity.age)"
+        )
 
 
 def ask_secret(prompt: str, *, confirm: bool = False) -> str:

@@ -53,6 +53,11 @@ def err() -> Console:
     return Console(file=sys.stderr, highlight=False)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 tip``, ``2 tips``: the number and the noun that agrees with it."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def safe(value: Any) -> str:
     """Untrusted text made inert for a terminal: controls and format characters become visible codes."""
     if value is None:
@@ -119,7 +124,7 @@ def pinned_banner(fingerprint: str) -> None:
 
 
 def import_report(report: Any) -> None:
-    parts = [f"imported {len(report.new)} new tips ({report.attachments} attachments)"]
+    parts = [f"imported {counted(len(report.new), 'new tip')} ({counted(report.attachments, 'attachment')})"]
     parts.append(f"{len(report.present)} already present")
     if report.repaired:
         parts.append(f"{len(report.repaired)} repaired")
@@ -128,11 +133,11 @@ def import_report(report: Any) -> None:
     echo("; ".join(parts))
     if report.followups or report.replies:
         echo(
-            f"{report.followups} new follow-ups ({report.followup_attachments} attachments), "
-            f"{report.replies} published replies"
+            f"{counted(report.followups, 'new follow-up')} ({counted(report.followup_attachments, 'attachment')}), "
+            f"{counted(report.replies, 'published reply', 'published replies')}"
         )
     if report.skipped_messages:
-        echo(f"{report.skipped_messages} messages skipped (not sealed to your key)")
+        echo(f"{counted(report.skipped_messages, 'message')} skipped (not sealed to your key)")
     echo(f"server key: {report.signer.fingerprint}")
     for tip_id in report.sealed_by_mismatch:
         warn(f"tip {tip_id[:8]}: the bundle and the tip disagree on who sealed it; see `show {tip_id[:8]}`")
@@ -189,7 +194,7 @@ def tips_table(rows: Sequence[Any]) -> None:
         parts = ["".join(t for t, _ in line([(h, "") for h in LIST_HEADERS])).rstrip()]
         parts.append("-" * (sum(widths) + 2 * len(widths) - 2))
         parts.extend("".join(t for t, _ in line(r)).rstrip() for r in cells)
-        parts.append(f"{len(rows)} tips")
+        parts.append(counted(len(rows), "tip"))
         sys.stdout.write("\n".join(parts) + "\n")
         return
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -198,7 +203,7 @@ def tips_table(rows: Sequence[Any]) -> None:
         for piece, style in line(r):
             text.append(piece, style=style or None)
         text.append("\n")
-    text.append(f"{len(rows)} tips")
+    text.append(counted(len(rows), "tip"))
     console.print(text, soft_wrap=True)
 
 
@@ -568,7 +573,7 @@ def attachments_done(results: Sequence[Any]) -> None:
             meta = Text(r.note or "not stripped", style="bold yellow")
         table.add_row(T(str(r.path)), str(r.size), r.sha256, meta)
     console.print(table)
-    console.print(Text(f"{len(results)} attachments verified against the tip's SHA-256 and written"))
+    console.print(Text(f"{counted(len(results), 'attachment')} verified against the tip's SHA-256 and written"))
     if any(r.stripped is False for r in results):
         warn("some files still carry their metadata (see the table); it can identify the source")
 

@@ -77,10 +77,8 @@ def workspace(tmp_path: Path, reviewer: SavedIdentity) -> Path:
 def app(tmp_path: Path, db_url: str, reviewer: SavedIdentity, other_reviewer: SavedIdentity) -> Iterator[Flask]:
     """The intake server (tests/tipbox's make_app) with both reviewers and `tipbox dispositions`."""
     from tests.tipbox.conftest import make_app
-    from tipbox.admin.dispositions_cli import register
 
     application = make_app(tmp_path / "var", db_url, [reviewer.identity, other_reviewer.identity])
-    register(application)
     yield application
     application.extensions["tipbox.engine"].dispose()
 

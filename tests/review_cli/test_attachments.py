@@ -114,3 +114,13 @@ def test_tip_without_attachments(run: Run, server: FakeServer, tmp_path: Path) -
     run("import", str(server.bundle(tmp_path / "b.tar", [tip])))
     result = run("attachments", tip.id[:8], "--out", str(tmp_path / "o"))
     assert result.exit_code == 1 and "no attachments" in one_line_error(result)
+
+
+def test_one_attachment_is_counted_in_the_singular(run: Run, server: FakeServer, tmp_path: Path) -> None:
+    sealed = server.tip(files=[("bukti.txt", "text/plain", b"satu berkas")])
+    imported = run("import", str(server.bundle(tmp_path / "b.tar", [sealed])))
+    assert "imported 1 new tip (1 attachment);" in imported.stdout
+    assert run("list").stdout.rstrip().endswith("\n1 tip")
+    result = run("attachments", sealed.id[:8], "--out", str(tmp_path / "keluar"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 attachment verified" in result.stdout and "1 attachments" not in result.stdout

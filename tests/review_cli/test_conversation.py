@@ -53,8 +53,8 @@ def conversed(run: Run, server: FakeServer, tmp_path: Path) -> SealedTip:
     )
     result = run("import", str(server.bundle(tmp_path / "b.tar", [tip], reviewers=server.recipients)))
     assert result.exit_code == 0, result.stderr
-    assert "imported 1 new tips (0 attachments)" in result.stdout
-    assert "1 new follow-ups (1 attachments), 1 published replies" in result.stdout
+    assert "imported 1 new tip (0 attachments)" in result.stdout
+    assert "1 new follow-up (1 attachment), 1 published reply" in result.stdout
     return tip
 
 
@@ -109,7 +109,7 @@ def test_import_stores_messages_beside_the_tip_sealed_and_idempotent(
     # A later export of the same tip with one more follow-up adds only that one.
     later = server.message(tip, "followup", "Ada dua anak baru", received="2026-11-25T08:00:00Z")
     more = run("import", str(server.bundle(tmp_path / "later.tar", [tip], reviewers=server.recipients)))
-    assert more.exit_code == 0 and "1 new follow-ups (0 attachments), 0 published replies" in more.stdout
+    assert more.exit_code == 0 and "1 new follow-up (0 attachments), 0 published replies" in more.stdout
     assert [m["id"] for m in json.loads((base / "meta.json").read_text())["messages"]] == [
         followup["id"],
         published["id"],
@@ -151,7 +151,7 @@ def test_bad_messages_refuse_the_whole_import(
     tip = server.tip(source_recipient=SOURCE.recipient)
     server.message(tip, "followup", "bukan untukmu", recipients=[stranger.recipient])
     result = run("import", "--skip-unreadable", str(server.bundle(tmp_path / "d.tar", [tip])))
-    assert result.exit_code == 0 and "1 messages skipped" in result.stdout
+    assert result.exit_code == 0 and "1 message skipped" in result.stdout
     assert json.loads((workspace / "tips" / tip.id / "meta.json").read_text())["messages"] == []
 
 

@@ -40,7 +40,7 @@ def test_reply_reaches_the_source_through_the_server(
 
     imported = run("import", str(_export(app, tmp_path / "one.tar")))
     assert imported.exit_code == 0, imported.stderr
-    assert "1 new follow-ups (1 attachments), 0 published replies" in imported.stdout
+    assert "1 new follow-up (1 attachment), 0 published replies" in imported.stdout
     [row] = json.loads(run("list", "--json").stdout)
     tip_id = row["id"]
     shown = run("show", tip_id[:8], "--lang", "en")

@@ -36,7 +36,7 @@ def test_import_pins_the_server_key_and_is_idempotent(
     path = server.bundle(tmp_path / "one.tar", [a, b])
     first = run("import", str(path))
     assert first.exit_code == 0, first.stderr
-    assert "imported 2 new tips (1 attachments); 0 already present" in first.stdout
+    assert "imported 2 new tips (1 attachment); 0 already present" in first.stdout
     assert server.fingerprint in first.stderr and "PINNED" in first.stderr
     pin = json.loads((workspace / "pinned-server-key.json").read_text())
     assert pin["key"] == server.public_key and pin["fingerprint"] == server.fingerprint
@@ -56,7 +56,7 @@ def test_import_pins_the_server_key_and_is_idempotent(
     # Overlapping bundle: one old tip, one new.
     c = server.tip()
     overlap = run("import", str(server.bundle(tmp_path / "two.tar", [b, c])))
-    assert "imported 1 new tips (0 attachments); 1 already present" in overlap.stdout
+    assert "imported 1 new tip (0 attachments); 1 already present" in overlap.stdout
     assert set(snapshot(workspace)) > set(before)
     assert {r["id"] for r in _rows(run)} == {a.id, b.id, c.id}
 

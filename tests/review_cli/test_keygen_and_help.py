@@ -1,12 +1,13 @@
-"""keygen, whoami, --help and the exit-code contract, through click's runner."""
+"""keygen, whoami, --help, prompts and the exit-code contract, through click's runner."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from crypto.envelope import parse_recipient
-from crypto.identity import load_identity, recipient_fingerprint
+from crypto.identity import ReviewerIdentity, load_identity, recipient_fingerprint
 from crypto.signing import key_fingerprint
+from review_cli.render import counted
 from tests.review_cli.conftest import Run, one_line_error
 from tests.review_cli.support import PASSPHRASE
 
@@ -118,3 +119,36 @@ def test_an_unexpected_failure_shows_only_its_type(run: Run, monkeypatch, server
         "tipbox-review: error: internal error (KeyError); set TIPBOX_REVIEW_DEBUG=1 to see it, and report it"
     )
     assert "kapal" not in result.stdout + result.stderr
+
+
+def test_prompts_end_their_line_when_stdin_is_not_a_terminal(run: Run, workspace: Path, tmp_path: Path) -> None:
+    """Issue #12: a piped passphrase is not echoed, so the prompt must end the line itself."""
+    listed = run("list")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stderr == f"Passphrase for {workspace / 'identity.age'}: \n"
+    ended = run("list", input="")  # end of input: the prompt's line still ends before the error
+    assert ended.exit_code == 1
+    assert ended.stderr == f"Passphrase for {workspace / 'identity.age'}: \ntipbox-review: error: aborted\n"
+    fresh = tmp_path / "fresh"
+    made = run("keygen", input=f"{PASSPHRASE}\n{PASSPHRASE}\n", workspace_dir=fresh)
+    assert made.exit_code == 0, made.stderr
+    assert made.stderr.startswith("New passphrase: \nRepeat for confirmation: \n")
+
+
+def test_an_unprotected_age_key_is_refused_without_asking_for_a_passphrase(run: Run, tmp_path: Path) -> None:
+    """The demo key of `make run` used to be a bare age key; tipbox-review opens only protected ones."""
+    bare = tmp_path / "demo-reviewer.key"
+    bare.write_text(ReviewerIdentity.generate().to_text())
+    result = run("--identity", str(bare), "list")
+    assert result.exit_code == 1
+    error = one_line_error(result)
+    assert "unprotected age key" in error and "keygen" in error and "var/demo-review/identity.age" in error
+    assert "Passphrase" not in result.stderr
+
+
+def test_counts_agree_with_their_noun() -> None:
+    assert counted(1, "attachment") == "1 attachment"
+    assert counted(0, "attachment") == "0 attachments"
+    assert counted(2, "new tip") == "2 new tips"
+    assert counted(1, "published reply", "published replies") == "1 published reply"
+    assert counted(3, "published reply", "published replies") == "3 published replies"

@@ -67,7 +67,7 @@ def test_passphrase_typed_at_a_terminal(tmp_path: Path, server: FakeServer) -> N
     child = _spawn(["--workspace", str(ws), "import", str(bundle)], tmp_path)
     child.expect("Passphrase for .*identity.age: ")
     child.sendline(PASSPHRASE)
-    child.expect("imported 1 new tips")
+    child.expect("imported 1 new tip ")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -76,7 +76,7 @@ def test_passphrase_typed_at_a_terminal(tmp_path: Path, server: FakeServer) -> N
     child.expect("Passphrase for .*identity.age: ")
     child.sendline(PASSPHRASE)
     child.expect(tip.id[:8])
-    child.expect("1 tips")
+    child.expect("1 tip\r\n")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 from flask import Flask
 
 from crypto import bundle, key_manifest, payload
 from crypto.attachments import ContentDigest, open_attachment
-from crypto.identity import ReviewerIdentity
+from crypto.identity import ReviewerIdentity, load_identity
 from crypto.signing import public_key_b64
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.test_intake_nojs import _post
 from tipbox.keys import load_server_key
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _server_pub(app: Flask) -> str:
@@ -85,6 +91,7 @@ def test_reviewers_commands_and_key_manifest(app: Flask, reviewers) -> None:
 
 
 def test_init_and_demo_setup_on_a_fresh_directory(tmp_path: Path, monkeypatch) -> None:
+    from tipbox.admin import demo
     from tipbox.admin.cli import cli
 
     var = tmp_path / "var"
@@ -94,15 +101,104 @@ def test_init_and_demo_setup_on_a_fresh_directory(tmp_path: Path, monkeypatch) -
     assert runner.invoke(cli, ["init"]).exit_code == 0
     assert (var / "secret.key").stat().st_mode & 0o777 == 0o600
     assert (var / "server-signing.key").stat().st_mode & 0o777 == 0o600
-    result = runner.invoke(cli, ["demo-setup"])
+    result = runner.invoke(cli, ["demo-setup", "--url", "http://127.0.0.1:8123/"])
     assert result.exit_code == 0, result.output
-    assert "DEMO" in result.output
-    identity = ReviewerIdentity.from_text((var / "demo-reviewer.key").read_text())
+    assert "DEMO REVIEWER" in result.output and "Open http://127.0.0.1:8123/" in result.output
+    # The reviewer CLI's own format: passphrase-protected (the printed demo passphrase), mode 0600,
+    # in a ready tipbox-review workspace; no unprotected key is written anywhere.
+    path = var / "demo-review" / "identity.age"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert f"passphrase: {demo.PASSPHRASE}" in result.output and str(path) in result.output
+    identity = load_identity(path, demo.PASSPHRASE)
+    assert not any(b"AGE-SECRET-KEY-1" in p.read_bytes() for p in var.rglob("*") if p.is_file())
     assert (var / "tipbox.sqlite3").exists()
-    # Idempotent: a second run keeps the same reviewer.
-    assert "already configured" in runner.invoke(cli, ["demo-setup"]).output
+    # Idempotent: a second run keeps the same reviewer and prints the same instructions.
+    again = runner.invoke(cli, ["demo-setup", "--url", "http://127.0.0.1:8123/"])
+    assert "already configured" in again.output and f"passphrase: {demo.PASSPHRASE}" in again.output
     listing = runner.invoke(cli, ["reviewers", "list"]).output
     assert identity.recipient in listing
+
+
+def test_demo_setup_carries_the_old_unprotected_demo_key_over(tmp_path: Path, monkeypatch) -> None:
+    """A var/ from before: the demo reviewer exists and its key is the unencrypted demo-reviewer.key."""
+    from tipbox.admin import demo
+    from tipbox.admin.cli import cli
+
+    var = tmp_path / "var"
+    monkeypatch.setenv("TIPBOX_VAR_DIR", str(var))
+    monkeypatch.delenv("TIPBOX_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    old = ReviewerIdentity.generate()
+    (var / "demo-reviewer.key").write_text(old.to_text())
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    added = runner.invoke(cli, ["reviewers", "add", "demo", old.recipient, "--signing-key", old.signing_public_key])
+    assert added.exit_code == 0, added.output
+    result = runner.invoke(cli, ["demo-setup"])
+    assert result.exit_code == 0, result.output
+    assert "demo-reviewer.key" in result.output and "no longer used" in result.output
+    assert load_identity(var / "demo-review" / "identity.age", demo.PASSPHRASE) == old
+
+
+def test_demo_setup_without_a_demo_reviewer_prints_only_the_address(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["demo-setup", "--url", "http://127.0.0.1:8123/"])
+    assert result.exit_code == 0, result.output
+    assert "already configured" in result.output and "Open http://127.0.0.1:8123/" in result.output
+    assert "DEMO" not in result.output and "tipbox-review" not in result.output
+
+
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in group.commands.items():
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, (*prefix, name))
+    return paths
+
+
+def test_help_works_before_init_for_the_group_and_every_command(tmp_path: Path, monkeypatch) -> None:
+    """Issue #12: `tipbox --help` stopped with "cannot read the secret key file" before `tipbox init`."""
+    from tipbox.admin.cli import cli
+
+    var = tmp_path / "not-yet"
+    monkeypatch.setenv("TIPBOX_VAR_DIR", str(var))
+    monkeypatch.delenv("TIPBOX_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    top = runner.invoke(cli, ["--help"])
+    assert top.exit_code == 0, top.output
+    paths = _command_paths(cli)
+    for path in paths:
+        if len(path) == 1:
+            assert f"  {path[0]} " in top.output, path
+        result = runner.invoke(cli, [*path, "--help"], prog_name="tipbox")
+        assert result.exit_code == 0, (path, result.output)
+        assert result.output.startswith(f"Usage: tipbox {' '.join(path)} "), (path, result.output)
+        assert "configuration error" not in result.output
+    assert {("db", "upgrade"), ("reviewers", "add"), ("dispositions", "import"), ("audit", "export")} <= set(paths)
+    assert not var.exists()  # help creates nothing
+    # Every command the app registers is on the console script, and nothing more.
+    from tipbox.admin.cli import ADMIN_COMMANDS
+
+    assert set(cli.commands) == {"init", *(c.name for c in ADMIN_COMMANDS)}
+    # An unknown command is a usage error, not a configuration error.
+    unknown = runner.invoke(cli, ["nosuch"])
+    assert unknown.exit_code == 2 and "No such command" in unknown.output
+
+
+def test_help_works_before_init_as_a_process(tmp_path: Path) -> None:
+    env = {**os.environ, "TIPBOX_VAR_DIR": str(tmp_path / "not-yet")}
+    env.pop("TIPBOX_DATABASE_URL", None)
+    for args in (["--help"], ["export", "--help"], ["reviewers", "add", "--help"]):
+        result = subprocess.run(
+            [sys.executable, "-c", "from tipbox.admin.cli import main; main()", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("Usage: tipbox") and result.stderr == ""
 
 
 def test_missing_secret_is_a_clear_config_error(tmp_path: Path, monkeypatch) -> None:

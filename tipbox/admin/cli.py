@@ -1,8 +1,10 @@
 """The ``tipbox`` admin CLI: set-up, migrations, reviewers, export.
 
 Registered on the app (``flask --app wsgi`` works too) and exposed as the
-``tipbox`` console script. Errors print one line and exit non-zero; nothing
-here prints a secret except the demo identity, which says loudly what it is.
+``tipbox`` console script, whose group lists its commands without building the
+app, so ``--help`` works before ``tipbox init``. Errors print one line and exit
+non-zero; nothing here prints a secret except the demo passphrase, which says
+loudly what it is.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import sysconfig
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from crypto.errors import TipboxCryptoError
-from crypto.identity import ReviewerIdentity, recipient_fingerprint
+from crypto.identity import recipient_fingerprint
 from crypto.signing import key_fingerprint, public_key_b64
 
 from .. import db
@@ -35,9 +39,13 @@ from ..keys import (
     remove_reviewer,
     write_secret_file,
 )
+from . import demo
+from .dispositions_cli import dispositions_group
 from .migrate import upgrade_database
+from .retention_cli import COMMANDS as RETENTION_COMMANDS
 
-DEMO_IDENTITY = "demo-reviewer.key"
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _config():
@@ -154,7 +162,8 @@ def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    click.echo(f"exported {len(result.tip_ids)} tips ({result.attachment_count} attachments) to {out}")
+    tips, files = _counted(len(result.tip_ids), "tip"), _counted(result.attachment_count, "attachment")
+    click.echo(f"exported {tips} ({files}) to {out}")
     click.echo(f"server key fingerprint (reviewers pin it): {key_fingerprint(public_key_b64(key))}")
 
 
@@ -170,37 +179,83 @@ def cleanup_command() -> None:
 
 
 @click.command("demo-setup")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8000/",
+    show_default=True,
+    help="Where the form is served (`make run` passes its HOST and PORT); printed for you to open.",
+)
 @with_appcontext
-def demo_setup() -> None:
-    """For `make run`: migrate, and create a DEMO reviewer if there is none."""
+def demo_setup(url: str) -> None:
+    """For `make run`: migrate, create a DEMO reviewer if there is none, print how to try tipbox out."""
     config = _config()
     upgrade_database(config.database_url)
     with db.transaction() as session:
-        if active_reviewers(session):
+        labels = {reviewer.label for reviewer in active_reviewers(session)}
+        if labels:
             click.echo("tipbox: reviewers already configured")
-            return
-        identity = ReviewerIdentity.generate()
-        path = config.var_dir / DEMO_IDENTITY
-        write_secret_file(path, identity.to_text().encode())
-        add_reviewer(session, _server_key(), NewReviewer("demo", identity.recipient, identity.signing_public_key))
-    click.secho(
-        "\n*** DEMO REVIEWER KEY — for trying tipbox out only, never for real tips ***\n"
-        f"Its secret key is stored UNENCRYPTED in {path}.\n"
-        "Read submitted tips:  tipbox export --out /tmp/tips.tar && tar -xf /tmp/tips.tar -C /tmp\n"
-        "                      age -d -i var/demo-reviewer.key /tmp/tips/<id>/payload.age\n"
-        "Real reviewers create their own key offline with `tipbox-review keygen`.\n",
-        fg="yellow",
-        err=True,
+        else:
+            _add_demo_reviewer(session, config.var_dir)
+            labels = {demo.LABEL}
+    legacy = config.var_dir / demo.LEGACY_IDENTITY
+    ready = demo.LABEL in labels and demo.identity_ready(config.var_dir)
+    if ready and legacy.exists():
+        click.echo(f"tipbox: {legacy} (the unencrypted demo key of earlier versions) is no longer used: delete it")
+    scripts = Path(sysconfig.get_path("scripts"))
+    text = demo.instructions(
+        url,
+        config.var_dir,
+        demo=ready,
+        env=os.environ,
+        cwd=Path.cwd(),
+        scripts=scripts if (scripts / "tipbox").exists() else None,
     )
+    click.secho("\n" + text, fg="yellow")
+
+
+def _add_demo_reviewer(session: Session, var_dir: Path) -> None:
+    identity = demo.demo_identity(var_dir)
+    try:
+        add_reviewer(session, _server_key(), NewReviewer(demo.LABEL, identity.recipient, identity.signing_public_key))
+    except ReviewerError as exc:
+        _fail(str(exc))
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+ADMIN_COMMANDS: tuple[click.Command, ...] = (
+    db_group,
+    reviewers_group,
+    export_command,
+    cleanup_command,
+    demo_setup,
+    dispositions_group,
+    *RETENTION_COMMANDS,
+)
 
 
 def register_commands(app: Flask) -> None:
-    from .dispositions_cli import register as register_dispositions
-    from .retention_cli import COMMANDS as retention_commands
-
-    register_dispositions(app)
-    for command in (db_group, reviewers_group, export_command, cleanup_command, demo_setup, *retention_commands):
+    for command in ADMIN_COMMANDS:
         app.cli.add_command(command)
+
+
+class TipboxGroup(FlaskGroup):
+    """The ``tipbox`` group: only the commands attached to it, so listing and ``--help`` never build the app.
+
+    FlaskGroup builds the app to look for commands registered on ``app.cli``,
+    and building it reads the secret key, which does not exist before ``tipbox
+    init``. Every tipbox command is attached here as well; those that need the
+    app build it when they run (``with_appcontext``). Flask plugin commands are
+    not offered.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
 
 
 def _create_app() -> Flask:
@@ -213,16 +268,17 @@ def _create_app() -> Flask:
         sys.exit(1)
 
 
-cli = FlaskGroup(
+cli = TipboxGroup(
     create_app=_create_app,
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,
     help="tipbox server administration.",
 )
-cli.add_command(init_command)
+cli.add_command(init_command)  # needs no app: it creates what the app needs
+for _command in ADMIN_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:
-    # `init` must work before the secret key exists, so it is not an app command.
     cli.main(prog_name="tipbox")

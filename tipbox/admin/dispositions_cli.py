@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 
 from crypto.errors import TipboxCryptoError
@@ -54,6 +54,3 @@ def _audit_sink():
 
     return lambda session, event, tip_id, data: record(session, event, tip_id, data)
 
-
-def register(app: Flask) -> None:
-    app.cli.add_command(dispositions_group)
