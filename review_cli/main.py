@@ -662,9 +662,9 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     render.echo(
-        f"wrote {out_file}: {len(export.entries)} dispositions"
+        f"wrote {out_file}: {render.counted(len(export.entries), 'disposition')}"
         + (f" ({summary})" if summary else "")
-        + f", {len(export.replies)} replies, id {export.document['body']['id']}"
+        + f", {render.counted(len(export.replies), 'reply', 'replies')}, id {export.document['body']['id']}"
     )
     resealed = sum(1 for r in replies if r.resealed)
     if resealed:

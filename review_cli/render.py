@@ -453,7 +453,7 @@ def _message_panel(number: int, item: Any, lang: str) -> Panel:
 def reply_written(written: Any) -> None:
     echo(
         f"reply {written.id[:8]} to tip {written.tip_id[:8]} ({written.lang}) sealed to the source and "
-        f"{len(written.recipients) - 1} reviewers; pending (not yet sent) until the next "
+        f"{counted(len(written.recipients) - 1, 'reviewer')}; pending (not yet sent) until the next "
         "`tipbox-review dispositions export`"
     )
 

@@ -235,7 +235,7 @@ def test_reply_is_sealed_to_the_source_and_exactly_the_reviewers_then_exported_o
     out = tmp_path / "disposisi.json"
     exported = run("dispositions", "export", "--out", str(out))
     assert exported.exit_code == 0, exported.stderr
-    assert "0 dispositions, 1 replies" in exported.stdout
+    assert "0 dispositions, 1 reply" in exported.stdout
     document = json.loads(out.read_bytes())
     body = verify_document(document, CONTEXT_DISPOSITIONS, [reviewer.identity.signing_public_key])
     parsed = shared.parse_body(body, _now(), taxonomy.MAX_HOLD_DAYS)
@@ -442,7 +442,7 @@ def test_a_pending_reply_can_be_discarded_but_not_a_sent_one(
     assert "Balasan yang salah ketik" not in shown and "Balasan yang benar" in shown
     assert one_line_error(run("reply", tip.id[:8], "--discard", first_id))  # no longer there
     out = tmp_path / "disposisi.json"
-    assert "0 dispositions, 1 replies" in run("dispositions", "export", "--out", str(out)).stdout
+    assert "0 dispositions, 1 reply" in run("dispositions", "export", "--out", str(out)).stdout
     [sent] = json.loads(out.read_bytes())["body"]["replies"]
     refused = run("reply", tip.id[:8], "--discard", sent["id"][:8])
     assert refused.exit_code == 3 and "already exported" in one_line_error(refused)

@@ -59,7 +59,7 @@ def test_reply_reaches_the_source_through_the_server(
     dispositions = tmp_path / "disposisi.json"
     exported = run("dispositions", "export", "--out", str(dispositions))
     assert exported.exit_code == 0, exported.stderr
-    assert "1 dispositions (1 referred), 1 replies" in exported.stdout
+    assert "1 disposition (1 referred), 1 reply" in exported.stdout
     applied = app.test_cli_runner().invoke(args=["dispositions", "import", str(dispositions)])
     assert applied.exit_code == 0, applied.output
 

@@ -182,7 +182,7 @@ def test_purge_really_removes_ciphertext_from_the_sqlite_file(tmp_path: Path, re
 def test_purge_dry_run_deletes_nothing(app: Flask) -> None:
     BrowserLike(app.test_client()).submit({"description": "x"})
     _backdate(app, 40)
-    assert "1 tips are due" in _run_cli(app, "purge", "--dry-run")
+    assert "1 tip is due" in _run_cli(app, "purge", "--dry-run")
     assert len(_tip_ids(app)) == 1
 
 

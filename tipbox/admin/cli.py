@@ -43,6 +43,7 @@ from . import demo
 from .dispositions_cli import dispositions_group
 from .migrate import upgrade_database
 from .retention_cli import COMMANDS as RETENTION_COMMANDS
+from .words import counted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -162,7 +163,7 @@ def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    tips, files = _counted(len(result.tip_ids), "tip"), _counted(result.attachment_count, "attachment")
+    tips, files = counted(len(result.tip_ids), "tip"), counted(result.attachment_count, "attachment")
     click.echo(f"exported {tips} ({files}) to {out}")
     click.echo(f"server key fingerprint (reviewers pin it): {key_fingerprint(public_key_b64(key))}")
 
@@ -219,10 +220,6 @@ def _add_demo_reviewer(session: Session, var_dir: Path) -> None:
         add_reviewer(session, _server_key(), NewReviewer(demo.LABEL, identity.recipient, identity.signing_public_key))
     except ReviewerError as exc:
         _fail(str(exc))
-
-
-def _counted(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 ADMIN_COMMANDS: tuple[click.Command, ...] = (

@@ -16,6 +16,7 @@ from crypto.errors import TipboxCryptoError
 
 from .. import db
 from ..dispositions import MAX_FILE_BYTES, DispositionError, import_dispositions
+from .words import counted
 
 
 @click.group("dispositions")
@@ -41,9 +42,9 @@ def import_command(file: Path) -> None:
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(result.by_status.items())) or "none"
     click.echo(
         f"imported dispositions {result.file_id} from reviewer {result.reviewer_label}: "
-        f"{result.entries} entries, {result.applied} applied ({statuses}), "
+        f"{counted(result.entries, 'entry', 'entries')}, {result.applied} applied ({statuses}), "
         f"{result.unchanged} unchanged, {result.stale} older than the tip's last disposition, "
-        f"{result.purged} for tips already purged; {result.replies} replies published"
+        f"{result.purged} for tips already purged; {counted(result.replies, 'reply', 'replies')} published"
         + (f" ({result.replies_unchanged} already published before)" if result.replies_unchanged else "")
     )
 

@@ -15,6 +15,7 @@ from .. import db
 from ..audit.log import chain_pending, ensure_policy_recorded, export_records
 from ..keys import load_server_key
 from ..retention.purge import purge
+from .words import counted
 
 
 def _config():
@@ -32,12 +33,14 @@ def purge_command(dry_run: bool) -> None:
     config = _config()
     result = purge(db.engine(), load_server_key(config.server_key_file), config.retention, dry_run=dry_run)
     if dry_run:
-        click.echo(f"{len(result.expired)} tips are due for deletion (dry run: nothing deleted)")
+        due = len(result.expired)
+        click.echo(f"{counted(due, 'tip')} {'is' if due == 1 else 'are'} due for deletion (dry run: nothing deleted)")
         for tip_id in result.expired:
             click.echo(f"  {tip_id}")
         return
     click.echo(
-        f"purged {len(result.purged)} of {len(result.expired)} due tips; removed {result.abandoned} abandoned uploads"
+        f"purged {len(result.purged)} of {counted(len(result.expired), 'due tip')}; "
+        f"removed {counted(result.abandoned, 'abandoned upload')}"
     )
 
 
