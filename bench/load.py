@@ -2,6 +2,7 @@
 
     python bench/load.py                          # about a minute on a small machine
     python bench/load.py --small 40 --attachments 10 --clients 4    # smoke run
+    python bench/load.py --slow-clients 64        # instead: through docs/deploy/'s nginx, with/without slow clients
 
 Concurrent browser-like clients submit tips that were sealed beforehand with
 crypto/ (exactly what the browser sealer produces: a Padmé-padded age payload
@@ -36,12 +37,12 @@ import base64
 import hashlib
 import http.client
 import io
+import itertools
 import json
 import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without `pip install -e .`
 
+from bench.deploy import Loopback, tor_proxy_line  # noqa: E402
+from bench.net import free_port, wait_for_port  # noqa: E402
+from bench.nginx import Nginx  # noqa: E402
+from bench.slow_clients import SlowClients  # noqa: E402
 from crypto import payload, receipt_keys  # noqa: E402
 from crypto.attachments import seal_attachment  # noqa: E402
 from crypto.identity import ReviewerIdentity  # noqa: E402
@@ -78,25 +83,6 @@ ANSWERS = {
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 @dataclass
@@ -157,8 +143,8 @@ class TipboxServer:
     gunicorn: Gunicorn
 
     @classmethod
-    def create(cls, var_dir: Path, **env: str) -> TipboxServer:
-        port = free_port()
+    def create(cls, var_dir: Path, port: int | None = None, **env: str) -> TipboxServer:
+        port = port or free_port()
         tmp = var_dir.parent / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         full_env = {**os.environ, "TIPBOX_VAR_DIR": str(var_dir), "TIPBOX_BIND": f"127.0.0.1:{port}",
@@ -185,6 +171,15 @@ class TipboxServer:
     def tipbox(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(BIN / "tipbox"), *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
                               check=True)
+
+    def instance(self, port: int, log_name: str, **env: str) -> Gunicorn:
+        """Another gunicorn of this same tipbox (var/, database, Redis) with other settings.
+
+        docs/deploy.md runs two, the Tor one and the web one, that differ only in
+        their environment file.
+        """
+        full_env = {**self.env, **env, "TIPBOX_BIND": f"127.0.0.1:{port}"}
+        return Gunicorn(list(self.gunicorn.args), full_env, self.var_dir.parent / log_name, port)
 
     def start(self) -> None:
         self.gunicorn.start()
@@ -259,14 +254,33 @@ class Reply:
         return value if isinstance(value, dict) else {}
 
 
-class Client:
-    """One visitor: a keep-alive connection, the session cookie and its CSRF token."""
+class TorConnection(http.client.HTTPConnection):
+    """A connection as tor opens it to the onion service's nginx: the circuit's PROXY line comes first."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, host: str, port: int, timeout: float, circuit: int) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.circuit = circuit
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.sendall(tor_proxy_line(self.circuit))
+
+
+class Client:
+    """One visitor: a keep-alive connection, the session cookie and its CSRF token.
+
+    With ``circuit``, a Tor Browser behind the onion service: every connection
+    it opens starts with that circuit's PROXY line (for nginx-onion.conf).
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0, headers: dict[str, str] | None = None,
+                 circuit: int | None = None) -> None:
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.timeout = timeout
         self.extra = dict(headers or {})
+        self.circuit = circuit
+        self.connections = 0  # how many this client opened: 1 means every request was kept alive
         self.cookie = ""
         self.csrf = ""
         self._conn: http.client.HTTPConnection | None = None
@@ -285,7 +299,10 @@ class Client:
         started = time.perf_counter()
         try:
             if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self._conn = (http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                              if self.circuit is None else
+                              TorConnection(self.host, self.port, self.timeout, self.circuit))
+                self.connections += 1
             self._conn.request(method, path, body=body, headers=h)
             response = self._conn.getresponse()
             data = response.read()
@@ -452,15 +469,20 @@ def _in_threads(worker: Callable[[], None], clients: int) -> float:
 
 
 def run_load(base_url: str, tips: list[SealedTip], clients: int, fingerprint: str, chunk_bytes: int,
-             retries: int = 0, until: Callable[[], bool] | None = None) -> Run:
-    """``clients`` threads take tips from the list until it is empty (or ``until()`` says stop)."""
+             retries: int = 0, until: Callable[[], bool] | None = None, circuits: Iterator[int] | None = None) -> Run:
+    """``clients`` threads take tips from the list until it is empty (or ``until()`` says stop).
+
+    With ``circuits`` each client is a Tor Browser on the next circuit of it (through nginx-onion.conf).
+    """
     queue: Iterator[SealedTip] = iter(tips)
     lock = threading.Lock()
     outcomes: list[Outcome] = []
     latencies: list[float] = []
 
     def worker() -> None:
-        client = Client(base_url)
+        with lock:
+            circuit = next(circuits) if circuits is not None else None
+        client = Client(base_url, circuit=circuit)
         try:
             for attempt in range(50):
                 try:
@@ -641,6 +663,129 @@ def _fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:8.1f}"
 
 
+@dataclass
+class Condition:
+    """The normal clients' figures under one condition, over its runs."""
+
+    label: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return sum(len(r.acknowledged) for r in self.runs) / sum(r.seconds for r in self.runs)
+
+    def p99_request(self) -> float:
+        return percentile([s for r in self.runs for s in r.request_latencies], 99)
+
+    def p99_submission(self) -> float:
+        return percentile([o.seconds for r in self.runs for o in r.acknowledged], 99)
+
+    def row(self) -> str:
+        requests = [s for r in self.runs for s in r.request_latencies]
+        return (f"{self.label:40}{self.rate:9.1f}{_fmt_ms(percentile(requests, 50)):>9}"
+                f"{_fmt_ms(self.p99_request()):>9}{_fmt_ms(self.p99_submission()):>12}")
+
+
+SLOW_GOAL = 0.9
+
+
+def slow_client_benchmark(args: argparse.Namespace) -> int:
+    """--slow-clients N: the normal load through the documented nginx + gunicorn, with and without N slow clients.
+
+    The deployment is docs/deploy/'s onion side (nginx-onion.conf in front of a
+    gunicorn with tor.env), rendered by bench/deploy.py. Normal clients each
+    come on their own Tor circuit and submit small tips; the slow clients
+    (bench/slow_clients.py) each open ``POST /`` with ``Content-Length: 1000``
+    on a circuit of their own and send one byte every 2 s. ``--rounds`` times
+    it runs gunicorn alone, nginx + gunicorn, the same with slow clients, then
+    back in reverse order, so that drift hits every condition alike; the
+    first line (gunicorn without nginx) shows what nginx itself costs.
+    """
+    database_url = args.database_url or fresh_postgres_database(DEFAULT_PG, "tipbox_bench")
+    work = Path(tempfile.mkdtemp(prefix="tipbox-slow-"))
+    ports = Loopback(free_port(), free_port(), 0, 0, 0, work / "deploy")
+    ports.write_proxy_include()
+    env = {"TIPBOX_DATABASE_URL": database_url, "TIPBOX_RATELIMIT_STORAGE": args.redis_url,
+           "TIPBOX_WORKERS": str(args.workers), "TIPBOX_LOG_LEVEL": "warning", **HIGH_LIMITS, **ports.tor_env()}
+    server = TipboxServer.create(work / "var", port=ports.tor_gunicorn, **env)
+    nginx = Nginx(work / "nginx", {"tipbox-onion": ports.nginx_onion()}, workers="auto")
+    circuits = itertools.count(0x1000)
+    onion = f"http://127.0.0.1:{ports.onion}"
+    bare, quiet = Condition("gunicorn alone, no slow clients"), Condition("nginx + gunicorn, no slow clients")
+    attacked = Condition(f"nginx + gunicorn, {args.slow_clients} slow clients")
+    slow_seen: list[SlowClients] = []
+    try:
+        server.start()
+        nginx.start([ports.onion])
+        recipients, fingerprint, chunk = server_keys(server.url)
+        tips = seal_tips(recipients, args.small)
+        print(f"{args.small} small tips per run, {args.clients} normal clients, {6 * args.rounds} runs; "
+              f"{args.slow_clients} slow clients in the attacked runs", flush=True)
+        run_load(onion, tips[: args.clients], args.clients, fingerprint, chunk, circuits=circuits)  # warm up
+        # Each round goes there and back (the database grows run by run, other jobs come and go), so that on
+        # average every condition runs at the same time.
+        for condition in (bare, quiet, attacked, attacked, quiet, bare) * args.rounds:
+            url = server.url if condition is bare else onion
+            slow = None
+            if condition is attacked:
+                first = 0x100000 * (len(slow_seen) + 1)
+                slow = SlowClients(ports.onion, args.slow_clients, duration=3600,
+                                   proxy_line=lambda n, first=first: tor_proxy_line(first + n))
+                slow.start()
+                time.sleep(2 + args.slow_clients / 50)  # every slow connection has sent its header
+            try:
+                condition.runs.append(run_load(url, tips, args.clients, fingerprint, chunk,
+                                               circuits=None if condition is bare else circuits))
+            finally:
+                if slow is not None:
+                    slow.stop()
+                    slow_seen.append(slow)
+    finally:
+        nginx.stop()
+        server.stop()
+    spooled = nginx.spooled()
+
+    print()
+    print(f"docs/deploy/ onion side: nginx ({os.cpu_count()} cores, worker_processes auto) in front of gunicorn "
+          f"{args.workers} workers x {server.env.get('TIPBOX_THREADS', '4')} threads; PostgreSQL + Redis on loopback")
+    print(f"{'normal clients':40}{'tips/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99 tip ms':>12}  (per request; per tip)")
+    for condition in (bare, quiet, attacked):
+        print(condition.row())
+    rate_ratio = attacked.rate / quiet.rate if quiet.rate else 0.0
+    p99_ratio = attacked.p99_request() / quiet.p99_request() if quiet.runs else float("nan")
+    print(f"with {args.slow_clients} slow clients / without: throughput {rate_ratio:.2f}x, p99 {p99_ratio:.2f}x "
+          f"(goal: throughput >= {SLOW_GOAL}x): {'met' if rate_ratio >= SLOW_GOAL else 'NOT MET'}")
+    print(f"nginx in front of gunicorn, no slow clients: throughput {quiet.rate / bare.rate:.2f}x of gunicorn alone")
+    for n, slow in enumerate(slow_seen, 1):
+        print(f"slow clients, attacked run {n}: {slow.opened} connected, {len(slow.answered)} answered early, "
+              f"{slow.closed_by_server} cut off, {slow.refused} refused")
+
+    runs = [*bare.runs, *quiet.runs, *attacked.runs]
+    outcomes = [o for r in runs for o in r.outcomes]
+    check = check_database(database_url, outcomes)
+    errors = sum(r.server_errors for r in runs)
+    refused = [o for o in outcomes if not o.acknowledged]
+    problems = [*check.problems, *(f"nginx spooled: {s}" for s in spooled)]
+    problems += [f"not acknowledged: {o.error}" for o in refused[:5]]
+    problems += [f"slow clients: {slow.opened}/{args.slow_clients} connected, {len(slow.answered)} answered early, "
+                 f"{slow.closed_by_server} cut off" for slow in slow_seen
+                 if slow.opened != args.slow_clients or slow.answered or slow.closed_by_server]
+    print(f"acknowledged: {check.acknowledged}/{len(outcomes)}; 5xx: {errors}; nothing spooled by nginx: "
+          f"{not spooled}")
+    for problem in problems[:20]:
+        print(f"  PROBLEM: {problem}")
+    if problems or errors or check.acknowledged_found != check.acknowledged:
+        print(f"FAIL (logs kept in {work})")
+        return 1
+    print("PASS: every acknowledged tip is stored whole, no 5xx, no slow client dropped, nothing spooled")
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    if args.database_url is None:
+        drop_postgres_database(DEFAULT_PG, "tipbox_bench")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=300, help="tips without attachments (default 300)")
@@ -652,7 +797,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None,
                         help=f"PostgreSQL for both apps (default: a fresh tipbox_bench on {DEFAULT_PG})")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"rate limit storage (default {DEFAULT_REDIS})")
+    parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
+                        help="instead: normal clients through the documented nginx + gunicorn, with and without N "
+                             "slow clients (POST / trickled one byte every 2 s); --small tips per run")
+    parser.add_argument("--rounds", type=int, default=2, help="with --slow-clients: rounds of 6 runs (default 2)")
     args = parser.parse_args(argv)
+    if args.slow_clients:
+        return slow_client_benchmark(args)
 
     database_url = args.database_url or fresh_postgres_database(DEFAULT_PG, "tipbox_bench")
     work = Path(tempfile.mkdtemp(prefix="tipbox-load-"))

@@ -127,7 +127,7 @@ def test_gunicorn_log_holds_no_address_agent_query_or_body(tmp_path: Path) -> No
     log = server.log()
     assert "Booting worker" in log and "Invalid request refused" in log
     assert "unhandled" in log or "database unavailable" in log
-    assert "Using worker: tipbox.security.proxy_worker" in log
+    assert "Using worker: gthread" in log
     for needle in (agent, query, body, forwarded, "127.0.0.1", *receipts):
         assert needle not in log, f"{needle!r} found in the gunicorn log:\n{log}"
     for line in log.splitlines():

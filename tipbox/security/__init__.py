@@ -4,6 +4,5 @@
 - ``ratelimit``: abuse limits keyed by a daily-rotating HMAC of the network or Tor circuit, plus global buckets.
 - ``fetch_metadata``: refuses state-changing requests a browser marks as cross-site (besides the CSRF token).
 - ``logs``: nothing identifying in any log line (gunicorn's logger class and a redaction filter).
-- ``proxy_worker``: gunicorn's threaded worker, keeping Tor's PROXY address for every keep-alive request.
 - ``requests``: the request class that never spools an upload to disk.
 """
