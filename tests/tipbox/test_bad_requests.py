@@ -9,7 +9,6 @@ break, deeply nested and huge-number JSON, and malformed chunked bodies
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bench.load import Client, TipboxServer
+from bench.net import raw_exchange, status_of
 from crypto import payload
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.conftest import csrf_token
@@ -162,23 +162,6 @@ def test_d_ambiguous_json_is_a_400(app: Flask, client: FlaskClient, upload) -> N
 # --------------------------------------------------------------------------- e. malformed transfer encodings
 
 
-def _raw(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except OSError:
-            pass
-    return b"".join(chunks)
-
-
-def _status_line(reply: bytes) -> int:
-    return int(reply.split(b" ", 2)[1])
-
-
 BROKEN_BODIES = {
     "bad size": b"zz\r\nhello\r\n0\r\n\r\n",
     "no terminator": b"5\r\nhelloXX0\r\n\r\n",
@@ -216,7 +199,7 @@ def test_e_malformed_chunked_bodies_are_a_400_through_gunicorn(gunicorn: TipboxS
             head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {media}\r\nCookie: {client.cookie}\r\n"
                     f"X-CSRFToken: {client.csrf}\r\nX-Upload-Token: {opened['token']}\r\n"
                     "Sec-Fetch-Site: same-origin\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
-            seen[(path, name)] = _status_line(_raw(port, head.encode() + body))
+            seen[(path, name)] = status_of(raw_exchange(port, head.encode() + body, half_close=True))
     assert all(status == 400 for status in seen.values()), seen
     assert "unhandled" not in gunicorn.log(), gunicorn.log()[-2000:]
     # Nothing was stored, and the server still answers normally.

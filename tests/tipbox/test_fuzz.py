@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from bench.net import raw_exchange, status_of
 from crypto.identity import ReviewerIdentity
 from tests.conftest import POSTGRES_URL, postgres_available, reset_postgres
 from tests.support import missing_service
@@ -338,16 +338,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
-def _raw_status(port: int, request: bytes) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
-        reply = b""
-        while b"\r\n" not in reply and (chunk := sock.recv(4096)):
-            reply += chunk
-    return int(reply.split(b" ", 2)[1])
-
-
 @settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(target=st.sampled_from([("POST", "/", "application/x-www-form-urlencoded"),
                                ("POST", "/", "multipart/form-data; boundary=b"),
@@ -361,5 +351,5 @@ def test_malformed_chunked_bodies_never_get_a_server_error(live_server, target: 
     method, path, media = target
     head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {media}\r\nCookie: {client.cookie}\r\n"
             f"X-CSRFToken: {client.csrf}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
-    status = _raw_status(server.gunicorn.port, head.encode() + body)
+    status = status_of(raw_exchange(server.gunicorn.port, head.encode() + body, half_close=True))
     assert status < 500, (status, body[:80], server.log()[-500:])

@@ -13,27 +13,15 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from bench.load import Client, TipboxServer
+from bench.net import raw_exchange
 from tests.load.services import PrivateRedis
 
 pytestmark = pytest.mark.slow
-
-
-def raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(data)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except OSError:
-            pass
-    return b"".join(chunks)
 
 
 def test_gunicorn_log_holds_no_address_agent_query_or_body(tmp_path: Path) -> None:
@@ -68,7 +56,7 @@ def test_gunicorn_log_holds_no_address_agent_query_or_body(tmp_path: Path) -> No
         send("DELETE", f"/?{query}")  # 405
         send("POST", f"/?{query}", f"description={body}".encode(), **{"Content-Type":
                                                                        "application/x-www-form-urlencoded"})  # CSRF
-        too_large = raw(server.gunicorn.port, (
+        too_large = raw_exchange(server.gunicorn.port, (
             f"POST /?{query} HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\nX-Forwarded-For: {forwarded}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {300 * 1024}\r\n"
             f"Connection: close\r\n\r\ndescription={body}").encode())
@@ -99,7 +87,7 @@ def test_gunicorn_log_holds_no_address_agent_query_or_body(tmp_path: Path) -> No
             f"G\x7fT /?{query} HTTP/9.9\r\n\r\n",
             f"GET /?{query} HTTP/1.1\r\nHost: x\r\nContent-Length: nope{body}\r\n\r\n",
         ):
-            answer = raw(server.gunicorn.port, request.encode("latin-1"))
+            answer = raw_exchange(server.gunicorn.port, request.encode("latin-1"))
             statuses.append(int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0)
         # The database goes bad under the running server: 5xx, logged by type only.
         # The WAL too: a worker whose pages are all still in the WAL never reads the main file (seen: 2 in 25 runs).
