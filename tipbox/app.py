@@ -8,7 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import apidoc, db, i18n
+from . import apidoc, db, i18n, page_safety
 from .config import Config, load_config
 from .errors import init_app as init_errors
 from .intake import create_blueprint as intake_blueprint
@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     logs.init_app(app)
     db.init_app(app, config.database_url)
     i18n.init_app(app)
+    page_safety.init_app(app)
     # Before CSRF: a flood is cut off before anything else looks at it.
     ratelimit.init_app(app, config.ratelimits, config.ratelimit_storage, config.secret_key)
     CSRFProtect(app)

@@ -76,6 +76,10 @@ RATELIMIT_VARIABLES = {
 }
 
 
+# Works over Tor without a captcha, tracks no one, and is an ordinary thing to have open.
+DEFAULT_QUICK_EXIT_URL = "https://id.wikipedia.org/"
+
+
 @dataclass(frozen=True)
 class Config:
     var_dir: Path
@@ -90,6 +94,11 @@ class Config:
     # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (0: none).
     trusted_proxies: int = 0
     default_locale: str = "id"
+    # Off: every visitor gets default_locale until they pick a language (Tor Browser sends
+    # "en-US,en;q=0.5" for everyone, so honouring it would give Indonesian sources English).
+    honour_accept_language: bool = False
+    # Where "Keluar cepat / Quick exit" goes: an ordinary public site that draws no attention.
+    quick_exit_url: str = DEFAULT_QUICK_EXIT_URL
     limits: Limits = field(default_factory=Limits)
     retention: Policy = field(default_factory=Policy)
     testing: bool = False
@@ -207,6 +216,27 @@ def _onion_location(env: Mapping[str, str]) -> str | None:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def _quick_exit_url(env: Mapping[str, str]) -> str:
+    """An absolute http(s) address with a host and no user name or password (it is put in every page)."""
+    value = (env.get("TIPBOX_QUICK_EXIT_URL") or "").strip() or DEFAULT_QUICK_EXIT_URL
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or not port_ok
+        or len(value) > 2000
+        or any(c.isspace() or ord(c) < 0x20 or c in "<>\"\\`" for c in value)
+    ):
+        raise ConfigError("TIPBOX_QUICK_EXIT_URL must be an https:// (or http://) address of a public site")
+    return value
+
+
 def _trusted_proxies(env: Mapping[str, str]) -> int:
     value = _int(env, "TIPBOX_TRUSTED_PROXIES", 0, minimum=0)
     if value > 5:
@@ -263,6 +293,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         secure_cookies=_bool(env, "TIPBOX_SECURE_COOKIES", False),
         trusted_proxies=_trusted_proxies(env),
         default_locale=_choice(env, "TIPBOX_DEFAULT_LOCALE", "id", ("id", "en")),
+        honour_accept_language=_bool(env, "TIPBOX_HONOUR_ACCEPT_LANGUAGE", False),
+        quick_exit_url=_quick_exit_url(env),
         limits=_limits(env),
         retention=_retention(env),
         testing=env.get("TIPBOX_TESTING") == "1",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.load import TipboxServer
+from tests.browser.neutral import NeutralSite
 from tests.support import missing_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +29,22 @@ CHROMIUM_ARGS = [
 LiveServer = TipboxServer
 
 
+@pytest.fixture(scope="session")
+def neutral_site() -> Iterator[NeutralSite]:
+    """Where the quick exit goes in tests: a local second origin (the default is a public site)."""
+    site = NeutralSite().start()
+    yield site
+    site.stop()
+
+
+def quick_exit_to(site: NeutralSite) -> str:
+    return site.url + "/cuaca"
+
+
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = TipboxServer.create(tmp_path_factory.mktemp("browser") / "var")
+def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
+    server = TipboxServer.create(tmp_path_factory.mktemp("browser") / "var",
+                                 TIPBOX_QUICK_EXIT_URL=quick_exit_to(neutral_site))
     server.start()
     yield server
     server.stop()

@@ -49,6 +49,13 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def receipt_of(page: str) -> str:
+    """The code on a no-JS receipt page (its groups are spans joined by <wbr>, so lines break only between them)."""
+    match = re.search(r'id="receipt-code">(.*?)</p>', page, re.S)
+    assert match, "the page shows no receipt"
+    return re.sub(r"<[^>]*>|\s", "", match.group(1))
+
+
 def csrf_token(client: FlaskClient, path: str = "/") -> str:
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)

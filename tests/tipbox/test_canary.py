@@ -25,7 +25,7 @@ from sqlalchemy import text as sql_text
 
 from crypto import receipt_keys
 from tests.tipbox.browser_like import BrowserLike
-from tests.tipbox.conftest import csrf_token
+from tests.tipbox.conftest import csrf_token, receipt_of
 from tests.tipbox.conversation import dispositions_file, import_file, sealed_reply, source_recipient
 from tests.tipbox.test_intake_nojs import _post
 
@@ -133,7 +133,7 @@ def test_no_canary_at_rest(app: Flask, db_url: str, tmp_path: Path, reviewers, m
             attachments=[(io.BytesIO(nojs["content"].encode() * 3000), nojs["filename"], "text/plain")],
         )
         assert response.status_code == 200
-        nojs_receipt = re.search(r'id="receipt-code">\s*([^<\s]+)', response.get_data(as_text=True)).group(1)
+        nojs_receipt = receipt_of(response.get_data(as_text=True))
         tip_ids = _tip_ids_in_order(app)
         talk = _conversation(app, client, reviewers, js_receipt, nojs_receipt, tip_ids)
         # A refused no-JS post (bad region) must not leave its text anywhere either.

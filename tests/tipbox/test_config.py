@@ -14,6 +14,8 @@ def test_embedded_defaults(tmp_path: Path) -> None:
     assert config.database_url == f"sqlite:///{tmp_path / 'tipbox.sqlite3'}"
     assert config.ratelimit_storage == "memory://"
     assert config.default_locale == "id"
+    assert config.honour_accept_language is False
+    assert config.quick_exit_url == "https://id.wikipedia.org/"
     assert config.retention.unexported_days == 30 and config.retention.grace_hours == 48
 
 
@@ -39,6 +41,13 @@ def test_postgres_url_uses_psycopg3() -> None:
         ({"TIPBOX_STATUS_ACCESS_MINUTES": "0"}, "TIPBOX_STATUS_ACCESS_MINUTES"),
         ({"TIPBOX_RATELIMIT_STATUS": "lots"}, "TIPBOX_RATELIMIT_STATUS"),
         ({"TIPBOX_RATELIMIT_GLOBAL_STATUS": "0/minute"}, "TIPBOX_RATELIMIT_GLOBAL_STATUS"),
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "sometimes"}, "TIPBOX_HONOUR_ACCEPT_LANGUAGE"),
+        ({"TIPBOX_QUICK_EXIT_URL": "javascript:alert(1)"}, "TIPBOX_QUICK_EXIT_URL"),
+        ({"TIPBOX_QUICK_EXIT_URL": "www.example.com"}, "TIPBOX_QUICK_EXIT_URL"),
+        ({"TIPBOX_QUICK_EXIT_URL": "https://user:secret@example.com/"}, "TIPBOX_QUICK_EXIT_URL"),
+        ({"TIPBOX_QUICK_EXIT_URL": 'https://example.com/"><script>'}, "TIPBOX_QUICK_EXIT_URL"),
+        ({"TIPBOX_QUICK_EXIT_URL": "data:text/html,hello"}, "TIPBOX_QUICK_EXIT_URL"),
+        ({"TIPBOX_QUICK_EXIT_URL": "https://example.com:99999/"}, "TIPBOX_QUICK_EXIT_URL"),
     ],
 )
 def test_bad_values_name_the_variable_without_echoing_it(env: dict[str, str], names: str) -> None:
@@ -57,3 +66,11 @@ def test_missing_secret_key_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "secret.key").write_text("short")
     with pytest.raises(ConfigError, match="at least 32"):
         _ = config.secret_key
+
+
+def test_language_and_quick_exit_settings() -> None:
+    config = load_config({"TIPBOX_DEFAULT_LOCALE": "en", "TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1",
+                          "TIPBOX_QUICK_EXIT_URL": " https://www.bmkg.go.id/cuaca?kota=jakarta "})
+    assert config.default_locale == "en" and config.honour_accept_language is True
+    assert config.quick_exit_url == "https://www.bmkg.go.id/cuaca?kota=jakarta"
+    assert load_config({"TIPBOX_QUICK_EXIT_URL": "http://127.0.0.1:8080/x"}).quick_exit_url == "http://127.0.0.1:8080/x"

@@ -4,6 +4,10 @@ Bahasa Indonesia is the default and must be complete; English is the source
 language, so its catalog may leave ``msgstr`` empty (gettext falls back to the
 English msgid). The rendering tests need compiled catalogs: ``make
 translations`` builds them (``make test`` does so first).
+
+The deployment's language (``TIPBOX_DEFAULT_LOCALE``) wins over the
+browser's Accept-Language unless ``TIPBOX_HONOUR_ACCEPT_LANGUAGE=1``: Tor
+Browser sends ``en-US,en;q=0.5`` for every user, whatever their language.
 """
 
 from __future__ import annotations
@@ -18,16 +22,21 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import encode_multipart
 
-from tests.tipbox.conftest import csrf_token
+from crypto.identity import ReviewerIdentity
+from tests.tipbox.conftest import csrf_token, make_app, receipt_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "tipbox" / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
 LOCALES = ("id", "en")
+
+# What Tor Browser sends for every user, whatever their language (resistFingerprinting).
+TOR_BROWSER = "en-US,en;q=0.5"
 
 # Must match the `messages` target in the Makefile.
 EXTRACT_ARGS = ["extract", "-F", "tipbox/translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext"]
@@ -205,18 +214,47 @@ def test_indonesian_by_default(client: FlaskClient) -> None:
     assert re.search(r"Paling banyak \d+ file, masing-masing maksimal \d+ MB\.", page)  # placeholders filled
 
 
+@pytest.mark.parametrize("accept", ["en", "en-US,en;q=0.9", TOR_BROWSER, "fr-FR,fr;q=0.9", "id-ID,id;q=0.9"])
+def test_accept_language_is_ignored_by_default(client: FlaskClient, accept: str) -> None:
+    assert_indonesian(get(client, **{"Accept-Language": accept}))
+
+
+def settings_app(tmp_path: Path, **env: str) -> Flask:
+    return make_app(tmp_path / "var", f"sqlite:///{tmp_path / 'i18n.sqlite3'}", [ReviewerIdentity.generate()], **env)
+
+
 @pytest.mark.parametrize(
-    ("accept", "expected"),
+    ("env", "accept", "expected"),
     [
-        ("en", "en"),
-        ("en-US,en;q=0.9", "en"),
-        ("id-ID,id;q=0.9,en-US;q=0.8,en;q=0.7", "id"),
-        ("fr-FR,fr;q=0.9", "id"),  # neither offered: Indonesian
+        # The operator's default wins, whatever the browser says.
+        ({"TIPBOX_DEFAULT_LOCALE": "en"}, None, "en"),
+        ({"TIPBOX_DEFAULT_LOCALE": "en"}, "id-ID,id;q=0.9", "en"),
+        ({"TIPBOX_DEFAULT_LOCALE": "id"}, TOR_BROWSER, "id"),
+        ({"TIPBOX_DEFAULT_LOCALE": "id", "TIPBOX_HONOUR_ACCEPT_LANGUAGE": "0"}, "en", "id"),
+        # Opted in: the browser's preference, then the default when it offers neither language.
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1"}, "en-US,en;q=0.9", "en"),
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1"}, TOR_BROWSER, "en"),  # the price of opting in (README)
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1"}, "id-ID,id;q=0.9,en-US;q=0.8,en;q=0.7", "id"),
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1"}, "fr-FR,fr;q=0.9", "id"),
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1", "TIPBOX_DEFAULT_LOCALE": "en"}, "fr-FR,fr;q=0.9", "en"),
+        ({"TIPBOX_HONOUR_ACCEPT_LANGUAGE": "1", "TIPBOX_DEFAULT_LOCALE": "en"}, "id", "id"),
     ],
 )
-def test_accept_language(client: FlaskClient, accept: str, expected: str) -> None:
-    page = get(client, **{"Accept-Language": accept})
-    (assert_english if expected == "en" else assert_indonesian)(page)
+def test_default_locale_and_accept_language_settings(tmp_path: Path, env: dict[str, str], accept: str | None,
+                                                     expected: str) -> None:
+    app = settings_app(tmp_path, **env)
+    client = app.test_client()
+    headers = {"Accept-Language": accept} if accept else {}
+    (assert_english if expected == "en" else assert_indonesian)(get(client, **headers))
+    # The API's messages follow the same choice.
+    message = client.get("/api/v1/no-such-thing", headers=headers).get_json()["message"]
+    assert message == ("This page or upload does not exist (or has expired)." if expected == "en"
+                       else "Halaman atau unggahan ini tidak ada (atau sudah kedaluwarsa).")
+    # An explicit choice beats both, and is remembered.
+    other = "id" if expected == "en" else "en"
+    (assert_english if other == "en" else assert_indonesian)(get(client, f"/?lang={other}", **headers))
+    (assert_english if other == "en" else assert_indonesian)(get(client, **headers))
+    app.extensions["tipbox.engine"].dispose()
 
 
 def test_lang_parameter_switches_and_is_remembered(client: FlaskClient) -> None:
@@ -228,10 +266,10 @@ def test_lang_parameter_switches_and_is_remembered(client: FlaskClient) -> None:
 
 def test_unknown_lang_parameter_is_ignored(client: FlaskClient) -> None:
     assert_indonesian(get(client, "/?lang=xx"))
-    assert_english(get(client, "/?lang=xx", **{"Accept-Language": "en"}))
-    assert_english(get(client, **{"Accept-Language": "en"}))  # "xx" was not remembered
+    assert_indonesian(get(client, "/?lang=xx", **{"Accept-Language": "en"}))
     assert_english(get(client, "/?lang=en"))
     assert_english(get(client, "/?lang=xx"))  # nor did it replace the remembered choice
+    assert_english(get(client, "/?lang=EN"))  # not a language we offer: ignored, the choice stays
 
 
 def post_form(client: FlaskClient, path: str, **fields: str):
@@ -261,9 +299,39 @@ def test_error_pages_are_translated(client: FlaskClient) -> None:
     assert html_lang(page) == "id"
     assert "Halaman atau unggahan ini tidak ada (atau sudah kedaluwarsa)." in page
 
-    response = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    response = client.get("/api/v1/no-such-thing?lang=en")
     assert response.status_code == 404
     assert response.get_json() == {
         "error": "not_found",
         "message": "This page or upload does not exist (or has expired).",
     }
+
+
+# ---------------------------------------------------------------- the receipt speaks both languages
+
+
+@pytest.mark.parametrize(("lang", "other"), [("id", "en"), ("en", "id")])
+def test_receipt_page_is_in_both_languages_and_offers_no_language_switch(client: FlaskClient, lang: str,
+                                                                        other: str) -> None:
+    """Without JavaScript, leaving the receipt page loses the code: it must not need a language switch."""
+    response = post_form(client, f"/?lang={lang}", description="Anak dipaksa bekerja")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and html_lang(page) == lang
+    receipt = receipt_of(page)
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){4}", receipt)
+    words = {
+        "id": ("Terima kasih. Laporan Anda sudah kami terima.", "Halaman ini tidak dapat ditampilkan lagi.",
+               "Ini kode tanda terima Anda."),
+        "en": ("Thank you. Your report was received.", "This page cannot be shown again.",
+               "This is your receipt code."),
+    }
+    for phrase in words["id"] + words["en"]:
+        assert phrase in page, phrase
+    assert f'lang="{other}" aria-labelledby="receipt-other-title"' in page
+    # Where to come back, as text to write down (a link would leave the page).
+    assert "http://localhost/status</strong>" in page
+    # No language links, no header or footer links: the only link is the quick exit, behind a confirmation.
+    links = re.findall(r"<a\s[^>]*>", page)
+    assert len(links) == 1 and 'id="quick-exit-now"' in links[0] and "data-confirmed-exit" in links[0], links
+    assert "?lang=" not in page
+    assert page.index('<details class="exit-confirm"') < page.index('id="quick-exit-now"')

@@ -20,6 +20,7 @@ import pytest
 from bench.load import Client, TipboxServer
 from bench.net import raw_exchange
 from tests.load.services import PrivateRedis
+from tests.tipbox.conftest import receipt_of
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +67,7 @@ def test_gunicorn_log_holds_no_address_agent_query_or_body(tmp_path: Path) -> No
         reply = client.request("POST", f"/?{query}", form, {"Content-Type": "application/x-www-form-urlencoded"})
         statuses.append(reply.status)
         assert reply.status == 200, reply.body[:500]
-        receipts.append(reply.body.decode().split('id="receipt-code">', 1)[1].split("<", 1)[0].strip())
+        receipts.append(receipt_of(reply.body.decode()))
         # The upload API, with canaries in bodies and a broken finalize.
         opened = client.api("POST", f"/api/v1/submissions?{query}")
         statuses.append(opened.status)

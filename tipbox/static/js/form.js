@@ -91,6 +91,19 @@
     return answers;
   }
 
+  // The code as the server-rendered receipt shows it (templates/_macros.html code_groups):
+  // a line may break after a dash, never inside a group; copying gives the code unchanged.
+  function showCode(box, code) {
+    box.textContent = "";
+    code.split("-").forEach(function (group, i, groups) {
+      var span = document.createElement("span");
+      span.className = "code-group";
+      span.textContent = group + (i < groups.length - 1 ? "-" : "");
+      box.appendChild(span);
+      if (i < groups.length - 1) box.appendChild(document.createElement("wbr"));
+    });
+  }
+
   function send() {
     var answers = collectAnswers();
     if (!answers.description) {
@@ -139,9 +152,13 @@
       Array.prototype.forEach.call(document.querySelectorAll("main > .card"), function (el) { el.hidden = true; });
       form.hidden = true;
       var shown = document.getElementById("js-receipt");
-      document.getElementById("js-receipt-code").textContent = receipt;
+      showCode(document.getElementById("js-receipt-code"), receipt);
       receipt = null;
       shown.hidden = false;
+      // Leaving now would lose the code for good: safety.js asks first until it is written down.
+      if (window.TipboxSafety) window.TipboxSafety.protectReceipt(shown);
+      var heading = shown.querySelector("h1");
+      heading.focus(); // screen readers start at the receipt, not where the button was
       shown.scrollIntoView();
     });
   }
