@@ -168,6 +168,8 @@ def test_help_works_before_init_for_the_group_and_every_command(tmp_path: Path, 
     runner = CliRunner()
     top = runner.invoke(cli, ["--help"])
     assert top.exit_code == 0, top.output
+    # Flask's options for choosing another app or loading a .env file are not offered.
+    assert "--env-file" not in top.output and "--app" not in top.output and "--debug" not in top.output
     paths = _command_paths(cli)
     for path in paths:
         if len(path) == 1:

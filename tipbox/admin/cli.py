@@ -15,7 +15,7 @@ import sys
 import sysconfig
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
@@ -247,6 +247,13 @@ class TipboxGroup(FlaskGroup):
     app build it when they run (``with_appcontext``). Flask plugin commands are
     not offered.
     """
+
+    # Flask's own options (--env-file, --app, --debug) choose another app or load a .env: not for tipbox.
+    _FLASK_OPTIONS = frozenset({"env_file", "app", "debug"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = [p for p in self.params if p.name not in self._FLASK_OPTIONS]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return click.Group.list_commands(self, ctx)
