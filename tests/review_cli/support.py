@@ -248,7 +248,11 @@ def pdf_text(data: bytes) -> str:
         head, _, rest = match.group(2).partition(b"stream")
         stream = None
         if rest:
-            stream = rest.lstrip(b"\r\n").rsplit(b"endstream", 1)[0].rstrip(b"\r\n")
+            # Exactly /Length bytes after the keyword's end of line: stripping line ends from the other
+            # side would eat compressed bytes that happen to be 0x0A or 0x0D (a flaky "truncated stream").
+            body = rest[2:] if rest.startswith(b"\r\n") else rest[1:]
+            length = re.search(rb"/Length (\d+)", head)
+            stream = body[: int(length.group(1))] if length else body.rsplit(b"endstream", 1)[0].rstrip(b"\r\n")
             if b"/FlateDecode" in head:
                 stream = zlib.decompress(stream)
         objects[int(match.group(1))] = (head, stream)
