@@ -154,7 +154,7 @@ def test_errors_carry_every_header(app: Flask, client: FlaskClient) -> None:
 
 
 def test_rate_limited_responses_carry_every_header(tmp_path: Path, reviewers) -> None:
-    app = build(tmp_path, reviewers, TIPBOX_RATELIMIT_ENABLED="1", TIPBOX_RATELIMIT_PAGES="2/minute")
+    app = build(tmp_path, reviewers, TIPBOX_RATELIMIT_ENABLED="1", TIPBOX_RATELIMIT_PAGES="2/hour")
     client = app.test_client()
     assert [client.get("/retention").status_code for _ in range(2)] == [200, 200]
     page = client.get("/retention")
