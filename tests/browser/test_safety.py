@@ -277,6 +277,30 @@ def test_quick_exit_leaves_no_tipbox_page_behind_after_moving_around(chromium, l
     context.close()
 
 
+def test_typed_report_is_not_lost_by_a_link_but_the_quick_exit_never_asks(chromium, live_server: LiveServer,
+                                                                          neutral_site: NeutralSite) -> None:
+    """A link inside tipbox replaces the history entry; with a report typed, that would lose the text for good."""
+    context = _phone(chromium)
+    page = context.new_page()
+    prompts: list[str] = []
+    page.on("dialog", lambda dialog: (prompts.append(dialog.type), dialog.dismiss()))
+    page.goto(neutral_site.url + "/start")
+    page.goto(live_server.url + "/")
+    page.click("header a[href='/status']")  # nothing typed yet: no question
+    page.wait_for_url(live_server.url + "/status")
+    assert prompts == []
+    page.goto(live_server.url + "/")
+    page.fill("#description", "Teks yang belum dikirim")
+    page.click("header a[href='/status']")  # the browser asks; "stay" keeps the text
+    page.wait_for_timeout(500)
+    assert prompts == ["beforeunload"] and page.url == live_server.url + "/"
+    assert page.input_value("#description") == "Teks yang belum dikirim"
+    page.click("#quick-exit")  # never a question on the way out
+    page.wait_for_url(quick_exit_to(neutral_site))
+    assert prompts == ["beforeunload"]
+    context.close()
+
+
 def test_quick_exit_without_js_is_a_plain_link(chromium, live_server: LiveServer, neutral_site: NeutralSite) -> None:
     context = _phone(chromium, js=False)
     page = context.new_page()

@@ -9,6 +9,10 @@
  * - Links inside tipbox replace the current history entry too: the tab's
  *   history then holds at most one tipbox page, and after a quick exit Back
  *   leads to whatever was open before tipbox, not to another tipbox page.
+ * - While a report or message is typed but not sent (a form marked
+ *   data-typed-guard), the browser asks before the page is left: the text
+ *   would otherwise be gone (a replaced entry cannot be gone back to). The
+ *   quick exit never asks.
  * - While a receipt is on screen and the source has not ticked "I have written
  *   down my code", every way off the page asks first: our own dialog for links
  *   (and the quick exit), the browser's beforeunload prompt for Back, reload,
@@ -27,6 +31,22 @@
     return "";
   }
 
+  var typed = false;
+  function holdTyped(event) { return holdPage(event); } // its own listener: guard() must not remove it
+
+  function keepTyped(on) {
+    if (on === typed) return;
+    typed = on;
+    if (on) window.addEventListener("beforeunload", holdTyped);
+    else window.removeEventListener("beforeunload", holdTyped);
+  }
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-typed-guard")) keepTyped(true);
+  });
+  document.addEventListener("submit", function () { keepTyped(false); }); // sending is not losing
+
   function guard(on) {
     if (on === guarded) return;
     guarded = on;
@@ -36,6 +56,7 @@
 
   function go(href, quick) {
     guard(false);
+    if (quick) keepTyped(false);
     if (quick) {
       // Nothing of this page stays on screen (or in the tab switcher) while the next one loads.
       document.title = "";
