@@ -104,9 +104,17 @@ def test_expected_fingerprint_is_checked_on_first_import(
     assert run("import", str(path), "--expect-server-key", server.fingerprint.lower()).exit_code == 0
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "not-a-tar", "extra-member"])
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        ("flip", "a file's SHA-256 differs from the manifest"),
+        ("truncate", "bundle is truncated or corrupted"),
+        ("not-a-tar", "not a readable bundle"),
+        ("extra-member", "bundle holds a file its manifest does not list"),
+    ],
+)
 def test_corrupted_or_truncated_bundles_touch_nothing(
-    run: Run, server: FakeServer, workspace: Path, tmp_path: Path, damage: str
+    run: Run, server: FakeServer, workspace: Path, tmp_path: Path, damage: str, words: str
 ) -> None:
     _imported(run, server, tmp_path, server.tip())
     path = server.bundle(tmp_path / "bad.tar", [server.tip(files=[("a.jpg", "image/jpeg", EVIDENCE)])])
@@ -125,7 +133,7 @@ def test_corrupted_or_truncated_bundles_touch_nothing(
             extra = tmp_path / "x"
             extra.write_bytes(b"x")
             tar.add(extra, arcname=f"tips/{'a' * 32}/payload.age")
-    _refused(run, workspace, ["import", str(path)], 2, "")
+    _refused(run, workspace, ["import", str(path)], 2, words)
 
 
 def test_tip_sealed_to_someone_else(
