@@ -34,7 +34,7 @@ sealer: $(NODE_STAMP)
 
 # Copy the official region codes from the pinned npm package (a test checks they match).
 regions: $(NODE_STAMP)
-	cp node_modules/idn-area-data/data/provinces.csv node_modules/idn-area-data/data/regencies.csv tipbox/data/regions/
+	cp node_modules/idn-area-data/data/provinces.csv node_modules/idn-area-data/data/regencies.csv crypto/data/regions/
 
 check-sealer: $(NODE_STAMP)
 	node crypto/js/build.mjs --check

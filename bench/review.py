@@ -50,12 +50,13 @@ from crypto import bundle, envelope, payload  # noqa: E402
 from crypto.attachments import ContentDigest, open_attachment, seal_attachment  # noqa: E402
 from crypto.bundle import BundleFile  # noqa: E402
 from crypto.identity import ReviewerIdentity, save_identity  # noqa: E402
+from crypto.vocabulary import Category  # noqa: E402
 from review_cli import importer, render, tips  # noqa: E402
 from review_cli.extract import decrypt_to  # noqa: E402
 from review_cli.workspace import Keys, Workspace  # noqa: E402
 
 MIB = 1024 * 1024
-CATEGORIES = ("ANAK-EKO", "TPPO-PMI", "ANAK-DARING", "ANAK-KS", "LAIN")
+CATEGORIES = tuple(Category)  # every category, so listing and filtering see them all
 REGENCIES = ("18.09", "17.09", "35.72", "34.01")
 PASSPHRASE = "bench passphrase, throwaway"
 

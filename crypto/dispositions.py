@@ -1,8 +1,8 @@
 """Reviewer dispositions bodies (FORMAT.md §10): the codes both sides share and the strict parser.
 
-The offline CLI writes these bodies and the server imports them, so the
-vocabulary lives here, once: statuses, hold reasons, the agency *kinds* a
-reviewer may disclose to the source, and the shape of a reply. Names and
+The offline CLI writes these bodies and the server imports them, the shape
+of a reply lives here, once; its codes (statuses, hold reasons, the agency
+*kinds* a reviewer may disclose to the source) are crypto/vocabulary.py's. Names and
 wording in id/en stay with each side (review_cli/taxonomy.py, the server's
 translations); only codes cross the air gap.
 """
@@ -18,24 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import MalformedDispositions
+from .vocabulary import AgencyKind, HoldReason, Status, codes
 
 DOCUMENT_TYPE = "tipbox-dispositions"
 VERSION = 2
 VERSIONS = (1, 2)
-STATUSES = ("new", "in_review", "referred", "closed", "hold")
-HOLD_REASONS = ("investigation", "prosecution", "victim-support", "authority-request", "follow-up")
+STATUSES = codes(Status)
+HOLD_REASONS = codes(HoldReason)
 # What a source may be told about where a referral went: a kind of body, never a name or office.
-AGENCY_KINDS = (
-    "police",
-    "child-protection",
-    "victim-protection",
-    "social-services",
-    "migrant-workers",
-    "immigration",
-    "online-content",
-    "anti-trafficking",
-    "other",
-)
+AGENCY_KINDS = codes(AgencyKind)
 MAX_CLOCK_SKEW = timedelta(days=1)
 MAX_ENTRIES = 100_000
 MAX_REPLIES = 10_000

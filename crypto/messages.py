@@ -23,13 +23,14 @@ from . import envelope, padding
 from .errors import MalformedPayload, UnknownPayloadVersion
 from .payload import LANGUAGES, MAX_PAYLOAD_BYTES, check_attachments, parse_json
 from .signing import canonical_json
+from .vocabulary import MESSAGE_SEALERS, MessageKind
 
 VERSION = 1
 DOCUMENT_TYPE = "tipbox-message"
-REPLY = "reply"
-FOLLOWUP = "followup"
+REPLY = MessageKind.REPLY.value
+FOLLOWUP = MessageKind.FOLLOWUP.value
 # Who sealed each kind: a reply only ever comes from a reviewer's workstation.
-SEALED_BY = {REPLY: ("reviewer",), FOLLOWUP: ("browser", "server")}
+SEALED_BY = {kind.value: tuple(s.value for s in sealers) for kind, sealers in MESSAGE_SEALERS.items()}
 MAX_TEXT_CHARS = 20_000
 
 

@@ -15,11 +15,12 @@ from typing import Any
 from . import envelope, padding, strict_json
 from .errors import MalformedJSON, MalformedPadding, MalformedPayload, TipboxCryptoError, UnknownPayloadVersion
 from .signing import canonical_json
+from .vocabulary import TIP_SEALERS, Language, codes
 
 VERSION = 1
 DOCUMENT_TYPE = "tipbox-tip"
-LANGUAGES = ("id", "en")
-SEALED_BY = ("browser", "server")
+LANGUAGES = codes(Language)
+SEALED_BY = tuple(s.value for s in TIP_SEALERS)
 MAX_PAYLOAD_BYTES = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 _ATTACHMENT_ID = re.compile(r"^[0-9a-f]{32}\Z")

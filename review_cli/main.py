@@ -296,7 +296,7 @@ class RegionCode(click.ParamType):
     name = "CODE"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        from .regions import valid_code
+        from crypto.regions import valid_code
 
         if not isinstance(value, str) or not valid_code(value.strip()):
             self.fail("a Kemendagri code looks like 18 (province) or 18.09 (kabupaten/kota)", param, ctx)

@@ -23,12 +23,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from . import regions as region_data
+from crypto import regions as region_data
+from crypto.vocabulary import CHILD_AGE_BANDS
+
 from .taxonomy import (
     AGE_BANDS,
     AGENCIES,
     CATEGORIES,
-    CHILD_AGE_BANDS,
     DANGER,
     HOW_KNOWN,
     LEGAL_BASIS,

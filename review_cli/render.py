@@ -23,7 +23,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
-from . import regions as region_data
+from crypto import regions as region_data
+
 from .taxonomy import (
     AGE_BANDS,
     AGENCIES,
@@ -607,13 +608,7 @@ def codes() -> None:
     for term in AGENCY_KINDS.values():
         grid.add_row(term.code, term.id, term.en)
     console.print(grid)
-    regions = region_data.load()
-    console.print(
-        Text(
-            f"regions (--region): Kemendagri codes such as 18 or 18.09 "
-            f"({'names available' if regions.available else 'region data not found: codes are checked for format only'})"
-        )
-    )
+    console.print(Text("regions (--region): Kemendagri codes such as 18 (province) or 18.09 (kabupaten/kota)"))
 
 
 def audit_report(report: Any, pinned: bool) -> None:

@@ -14,10 +14,28 @@ assessment, and every packet says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
 
-from crypto import dispositions as shared
+from crypto.vocabulary import (
+    AgeBand,
+    AgencyKind,
+    Category,
+    Danger,
+    HoldReason,
+    HowKnown,
+    Language,
+    Ongoing,
+    Status,
+    codes,
+    worded,
+)
+from crypto.vocabulary import (
+    Priority as PriorityCode,
+)
 
-LANGS = ("id", "en")
+LANGS = codes(Language)
+HERE = "review_cli/taxonomy.py"
 
 
 @dataclass(frozen=True)
@@ -30,21 +48,25 @@ class Term:
         return self.id if lang == "id" else self.en
 
 
-def _index(*terms: Term) -> dict[str, Term]:
-    return {t.code: t for t in terms}
+def _terms(kind: type[StrEnum], *terms: Term) -> dict[str, Term]:
+    """Terms for every code of ``kind`` (see :func:`_complete`)."""
+    return _complete(kind, {t.code: t for t in terms})
 
 
-def _named(codes: tuple[str, ...], names: dict[str, tuple[str, str]]) -> dict[str, Term]:
-    """Terms for the codes crypto/dispositions.py shares with the server, in its order.
-
-    Importing fails loudly if a shared code has no id/en name here (or a name has no code).
-    """
-    if set(codes) != set(names):
-        raise RuntimeError(f"review_cli/taxonomy.py names {sorted(names)} but crypto/dispositions.py has {codes}")
-    return {code: Term(code, *names[code]) for code in codes}
+T = TypeVar("T")
 
 
-CATEGORIES = _index(
+def _complete(kind: type[StrEnum], table: dict[str, T]) -> dict[str, T]:
+    """``table`` in crypto/vocabulary.py's order; importing fails loudly if a code has no term (or a term no code)."""
+    return {code.value: term for code, term in worded(kind, table, HERE).items()}
+
+
+def _named(kind: type[StrEnum], names: dict[str, tuple[str, str]]) -> dict[str, Term]:
+    """Terms for a vocabulary's codes from their id/en names."""
+    return _complete(kind, {code: Term(code, *pair) for code, pair in names.items()})
+
+
+CATEGORIES = _terms(Category,
     Term("TPPO-SEKS", "Perdagangan orang untuk eksploitasi seksual", "Trafficking for sexual exploitation"),
     Term("TPPO-KERJA", "Perdagangan orang untuk kerja paksa", "Trafficking for forced labour"),
     Term("TPPO-PMI", "Penempatan pekerja migran non-prosedural", "Irregular placement of migrant workers"),
@@ -79,7 +101,7 @@ class Priority(Term):
         return self.meaning_id if lang == "id" else self.meaning_en
 
 
-PRIORITIES: dict[str, Priority] = {
+PRIORITIES: dict[str, Priority] = _complete(PriorityCode, {
     p.code: p
     for p in (
         Priority(
@@ -119,11 +141,11 @@ PRIORITIES: dict[str, Priority] = {
             "patterns, recruiters, websites; intelligence only",
         ),
     )
-}
+})
 
 # The codes live in crypto/dispositions.py (they cross the air gap); only the names live here.
 STATUSES = _named(
-    shared.STATUSES,
+    Status,
     {
         "new": ("Baru", "New"),
         "in_review": ("Sedang ditinjau", "In review"),
@@ -135,7 +157,7 @@ STATUSES = _named(
 
 # Why a tip is kept past the retention schedule. Only the code reaches the server.
 HOLD_REASONS = _named(
-    shared.HOLD_REASONS,
+    HoldReason,
     {
         "investigation": ("Penyidikan sedang berjalan", "Investigation in progress"),
         "prosecution": ("Proses peradilan", "Court proceedings"),
@@ -148,7 +170,7 @@ HOLD_REASONS = _named(
 # The kind of agency a source may be told about on the status page (`triage --disclose`):
 # never a name or an office, only one of these codes reaches the server.
 AGENCY_KINDS = _named(
-    shared.AGENCY_KINDS,
+    AgencyKind,
     {
         "police": ("Kepolisian", "The police"),
         "child-protection": ("Layanan perlindungan anak", "A child protection service"),
@@ -454,7 +476,7 @@ LPSK_LAW = (
 )
 
 # How the tip form's answers (crypto/FORMAT.md §3) read to a person.
-DANGER = _index(
+DANGER = _terms(Danger,
     Term("danger_now", "Seseorang sedang dalam bahaya saat ini", "Someone is in danger right now"),
     Term(
         "leaving_soon",
@@ -473,12 +495,12 @@ DANGER = _index(
         "A child is being contacted or threatened online right now",
     ),
 )
-ONGOING = _index(
+ONGOING = _terms(Ongoing,
     Term("yes", "Ya, masih berlangsung", "Yes, it is still happening"),
     Term("no", "Tidak, sudah berhenti", "No, it has stopped"),
     Term("unknown", "Tidak tahu", "Not known"),
 )
-AGE_BANDS = _index(
+AGE_BANDS = _terms(AgeBand,
     Term("0-5", "Di bawah 6 tahun", "Under 6 years"),
     Term("6-12", "6 sampai 12 tahun", "6 to 12 years"),
     Term("13-17", "13 sampai 17 tahun", "13 to 17 years"),
@@ -486,7 +508,7 @@ AGE_BANDS = _index(
     Term("mixed", "Anak-anak dan orang dewasa", "Children and adults"),
     Term("unknown", "Tidak tahu", "Not known"),
 )
-HOW_KNOWN = _index(
+HOW_KNOWN = _terms(HowKnown,
     Term("saw", "Pelapor melihatnya sendiri", "The source saw it"),
     Term("told", "Pelapor diberi tahu orang lain", "The source was told"),
     Term("victim", "Pelapor sendiri yang mengalaminya", "It happened to the source"),
@@ -494,7 +516,6 @@ HOW_KNOWN = _index(
     Term("online", "Pelapor melihatnya di internet", "The source saw it online"),
     Term("other", "Dengan cara lain", "Another way"),
 )
-CHILD_AGE_BANDS = frozenset({"0-5", "6-12", "13-17", "mixed"})
 
 
 def name_of(table: dict[str, Term], code: str | None, lang: str) -> str:

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crypto import payload
+from crypto import regions as region_data
 from crypto.errors import NoMatchingIdentity, TipboxCryptoError, UnknownPayloadVersion
 
-from . import regions as region_data
 from .errors import InputError, NotSealedToYou, VerificationError
 from .taxonomy import PRIORITIES
 from .workspace import Keys, Workspace, open_record, seal_record, write_atomic

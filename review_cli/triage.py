@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from . import regions as region_data
+from crypto import regions as region_data
+
 from .errors import InputError, StateConflict, VerificationError
 from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, MAX_HOLD_DAYS, PRIORITIES, STATUSES
 from .tips import Index, short

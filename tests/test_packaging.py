@@ -43,3 +43,24 @@ def test_review_lock_file_is_offline_only_and_fully_pinned() -> None:
         for line in (ROOT / "requirements" / name).read_text().splitlines():
             if line.strip() and not line.startswith(("#", "-r")):
                 assert "==" in line, f"{name}: {line} is not pinned"
+
+
+def test_wheel_ships_the_region_codes_inside_crypto(tmp_path: Path) -> None:
+    """The CLI checks --region against the same files the server uses; they must travel with crypto/.
+
+    (They used to live under tipbox/ and review_cli read them by path: an
+    install without the server package accepted any code.)
+    """
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("tipbox-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for data in ("provinces.csv", "regencies.csv", "README.md", "LICENSE-data.md", "LICENSE-code"):
+        assert f"crypto/data/regions/{data}" in names, data

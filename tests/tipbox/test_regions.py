@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from crypto import regions
 from tests.support import missing_service
-from tipbox.intake.regions import load_regions
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "node_modules" / "idn-area-data" / "data"
-VENDORED = ROOT / "tipbox" / "data" / "regions"
+VENDORED = ROOT / "crypto" / "data" / "regions"
 
 
 @pytest.mark.parametrize("name", ["provinces.csv", "regencies.csv"])
@@ -22,10 +22,10 @@ def test_vendored_files_match_the_npm_package(name: str) -> None:
 
 
 def test_counts_and_seed_places() -> None:
-    regions = load_regions()
-    assert len(regions.provinces) == 38
-    assert len(regions.regencies) == 514
+    data = regions.load()
+    assert len(data.provinces) == 38
+    assert len(data.regencies) == 514
     for code, name in [("18.09", "Pesawaran"), ("17.09", "Bengkulu Tengah"), ("35.72", "Blitar"), ("34.01", "Kulon Progo")]:
-        regency = regions.regency(code)
+        regency = data.regency(code)
         assert regency is not None and name in regency.name
         assert regency.province_code == code.split(".")[0]

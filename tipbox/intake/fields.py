@@ -11,54 +11,77 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from .regions import load_regions
+from crypto import regions as region_data
+from crypto.vocabulary import AgeBand, Category, Danger, HowKnown, Ongoing, worded
 
-CATEGORIES: tuple[tuple[str, Any], ...] = (
-    ("ANAK-KS", _l("A child is being sexually abused")),
-    ("ANAK-DARING", _l("A child is exploited online (sexual images, grooming, blackmail)")),
-    ("ANAK-ESKA", _l("A child is made to provide sex for money")),
-    ("ANAK-JUAL", _l("A child is being sold or illegally adopted")),
-    ("ANAK-EKO", _l("A child is made to work or beg")),
-    ("ANAK-KAWIN", _l("A child is being married off")),
-    ("ANAK-KEKERASAN", _l("A child is beaten or mistreated")),
-    ("ANAK-TELANTAR", _l("A child is neglected or abandoned")),
-    ("TPPO-SEKS", _l("Someone is sold or forced into sex work")),
-    ("TPPO-KERJA", _l("Someone is forced to work and cannot leave")),
-    ("TPPO-PMI", _l("Someone is being sent abroad to work through an illegal route")),
-    ("TPPO-ORGAN", _l("Someone is pressured to sell an organ")),
-    ("LAIN", _l("Something else, or I am not sure")),
+
+def _choices(kind: type[StrEnum], wording: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A question's choices in the vocabulary's order; every code must have its words (checked at import)."""
+    return tuple((code.value, label) for code, label in worded(kind, wording, "tipbox/intake/fields.py").items())
+
+
+CATEGORIES = _choices(
+    Category,
+    {
+        "ANAK-KS": _l("A child is being sexually abused"),
+        "ANAK-DARING": _l("A child is exploited online (sexual images, grooming, blackmail)"),
+        "ANAK-ESKA": _l("A child is made to provide sex for money"),
+        "ANAK-JUAL": _l("A child is being sold or illegally adopted"),
+        "ANAK-EKO": _l("A child is made to work or beg"),
+        "ANAK-KAWIN": _l("A child is being married off"),
+        "ANAK-KEKERASAN": _l("A child is beaten or mistreated"),
+        "ANAK-TELANTAR": _l("A child is neglected or abandoned"),
+        "TPPO-SEKS": _l("Someone is sold or forced into sex work"),
+        "TPPO-KERJA": _l("Someone is forced to work and cannot leave"),
+        "TPPO-PMI": _l("Someone is being sent abroad to work through an illegal route"),
+        "TPPO-ORGAN": _l("Someone is pressured to sell an organ"),
+        "LAIN": _l("Something else, or I am not sure"),
+    },
 )
-DANGER: tuple[tuple[str, Any], ...] = (
-    ("danger_now", _l("Someone is in danger right now")),
-    ("leaving_soon", _l("Someone is about to be taken away or sent abroad")),
-    ("missing", _l("A child is missing")),
-    ("injured", _l("Someone is injured or ill and not getting help")),
-    ("contact_now", _l("A child is being contacted or threatened online right now")),
+DANGER = _choices(
+    Danger,
+    {
+        "danger_now": _l("Someone is in danger right now"),
+        "leaving_soon": _l("Someone is about to be taken away or sent abroad"),
+        "missing": _l("A child is missing"),
+        "injured": _l("Someone is injured or ill and not getting help"),
+        "contact_now": _l("A child is being contacted or threatened online right now"),
+    },
 )
-ONGOING: tuple[tuple[str, Any], ...] = (
-    ("yes", _l("Yes, it is still happening")),
-    ("no", _l("No, it has stopped")),
-    ("unknown", _l("I do not know")),
+ONGOING = _choices(
+    Ongoing,
+    {
+        "yes": _l("Yes, it is still happening"),
+        "no": _l("No, it has stopped"),
+        "unknown": _l("I do not know"),
+    },
 )
-AGE_BANDS: tuple[tuple[str, Any], ...] = (
-    ("0-5", _l("Under 6 years")),
-    ("6-12", _l("6 to 12 years")),
-    ("13-17", _l("13 to 17 years")),
-    ("adult", _l("Adult (18 or older)")),
-    ("mixed", _l("Children and adults")),
-    ("unknown", _l("I do not know")),
+AGE_BANDS = _choices(
+    AgeBand,
+    {
+        "0-5": _l("Under 6 years"),
+        "6-12": _l("6 to 12 years"),
+        "13-17": _l("13 to 17 years"),
+        "adult": _l("Adult (18 or older)"),
+        "mixed": _l("Children and adults"),
+        "unknown": _l("I do not know"),
+    },
 )
-HOW_KNOWN: tuple[tuple[str, Any], ...] = (
-    ("saw", _l("I saw it myself")),
-    ("told", _l("Someone told me")),
-    ("victim", _l("It happened to me")),
-    ("nearby", _l("I live or work nearby")),
-    ("online", _l("I saw it online")),
-    ("other", _l("Another way")),
+HOW_KNOWN = _choices(
+    HowKnown,
+    {
+        "saw": _l("I saw it myself"),
+        "told": _l("Someone told me"),
+        "victim": _l("It happened to me"),
+        "nearby": _l("I live or work nearby"),
+        "online": _l("I saw it online"),
+        "other": _l("Another way"),
+    },
 )
 
 MAX_VICTIMS = 100_000
@@ -148,7 +171,7 @@ def parse_answers(form: Any, max_chars: int) -> dict[str, Any]:
     Raises :class:`FieldError` for the first invalid answer. Unknown fields
     are ignored, so an old page posting to a new server still works.
     """
-    regions = load_regions()
+    regions = region_data.load()
     answers: dict[str, Any] = {}
     for field in FIELDS:
         raw = _one(form, field.name)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 
+from crypto import regions
+
 from .. import db
 from ..keys import current_manifest
 from . import context
 from .fields import AGE_BANDS, CATEGORIES, DANGER, HOW_KNOWN, ONGOING, FieldError, parse_answers
-from .regions import load_regions
 from .service import PlainAttachment, submit_server_sealed
 
 
@@ -27,7 +28,7 @@ def _render_form(values: dict | None = None, error: FieldError | None = None, st
             values=values or {},
             selected_danger=values.getlist("danger") if values is not None and hasattr(values, "getlist") else [],
             error=error,
-            regions=load_regions(),
+            regions=regions.load(),
             categories=CATEGORIES,
             danger=DANGER,
             ongoing=ONGOING,

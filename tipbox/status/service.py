@@ -18,25 +18,25 @@ from sqlalchemy.orm import Session, selectinload
 
 from crypto import messages
 from crypto.errors import TipboxCryptoError
+from crypto.vocabulary import AgencyKind, Status, codes, worded
 
 from ..models import TIP_READY, Message, Tip
 from ..receipts import LOOKUP_PATTERN, lookup_hash
 
-# Review statuses (crypto.dispositions.STATUSES) as the source sees them.
-PUBLIC_STATUS = {
-    "new": "received",
-    "in_review": "in_review",
-    "hold": "in_review",
-    "referred": "referred",
-    "closed": "closed",
-}
+HERE = "tipbox/status/service.py"
+# Review statuses as the source sees them: a hold is still "being reviewed".
+PUBLIC_STATUS = worded(
+    Status,
+    {"new": "received", "in_review": "in_review", "hold": "in_review", "referred": "referred", "closed": "closed"},
+    HERE,
+)
 STATUS_TEXT = {
     "received": _l("Received. Your report has arrived safely and is waiting for a reviewer."),
     "in_review": _l("Being reviewed. A reviewer is working on your report."),
     "referred": _l("Referred. Your report has been passed on to an agency that can act on it."),
     "closed": _l("Closed. The review of your report has finished."),
 }
-AGENCY_TEXT = {
+AGENCY_TEXT = worded(AgencyKind, {
     "police": _l("the police"),
     "child-protection": _l("a child protection service"),
     "victim-protection": _l("a witness and victim protection service"),
@@ -46,7 +46,7 @@ AGENCY_TEXT = {
     "online-content": _l("a service that removes illegal content online"),
     "anti-trafficking": _l("an anti-trafficking task force"),
     "other": _l("another competent agency"),
-}
+}, HERE)
 _DECOY_LOOKUP = "0" * 64
 
 
@@ -79,7 +79,7 @@ class StatusView:
 
     @property
     def agency_text(self) -> str | None:
-        return str(AGENCY_TEXT[self.agency_kind]) if self.agency_kind else None
+        return str(AGENCY_TEXT[AgencyKind(self.agency_kind)]) if self.agency_kind else None
 
 
 def find_tip(db: Session, secret: bytes, lookup: str | None) -> Tip | None:
@@ -99,6 +99,8 @@ def status_of(tip: Tip, identity: str | None = None) -> StatusView:
     """The source's view of ``tip``; with ``identity`` (JS off) the replies are opened here, in memory."""
     public = PUBLIC_STATUS.get(tip.review_status, "in_review")
     disclosed = tip.disclosed_agency if public in ("referred", "closed") else None
+    if disclosed is not None and disclosed not in codes(AgencyKind):
+        disclosed = AgencyKind.OTHER.value  # a kind from a newer CLI that this server has no words for
     ready = [m for m in tip.messages if m.state == TIP_READY and m.received_at is not None]
     replies = [m for m in ready if m.kind == messages.REPLY]
     followups = [
