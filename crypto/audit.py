@@ -87,9 +87,18 @@ def make_checkpoint(seq: int, head: str, time: str, key: nacl.signing.SigningKey
 # --- retention policy -------------------------------------------------------------------------
 
 
+# The longest hold an operator may allow: holds are renewed, never indefinite.
+MAX_HOLD_LIMIT_DAYS = 3 * 365
+
+
 @dataclass(frozen=True)
 class Policy:
-    """Maximum age of a tip by state, plus the grace the purge job may take."""
+    """Maximum age of a tip by state, plus the grace the purge job may take.
+
+    The defaults here are tipbox's defaults everywhere: the server's
+    configuration starts from them, and the review CLI falls back to them
+    only for a workspace whose bundles predate the policy in the bundle (§8).
+    """
 
     unexported_days: int = 30
     exported_days: int = 180
@@ -110,7 +119,7 @@ class Policy:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Policy:
-        if doc.get("type") != POLICY_TYPE or doc.get("v") != VERSION:
+        if not isinstance(doc, Mapping) or doc.get("type") != POLICY_TYPE or doc.get("v") != VERSION:
             raise MalformedDocument("not a tipbox retention policy v1")
         values = {}
         for name in ("unexported_days", "exported_days", "closed_days", "max_hold_days", "grace_hours"):

@@ -24,6 +24,7 @@ from typing import IO, Any, BinaryIO
 import nacl.signing
 
 from . import strict_json
+from .audit import Policy
 from .errors import BundleInvalid, MalformedDocument, MalformedJSON
 from .signing import CONTEXT_EXPORT_MANIFEST, canonical_json, sign_document, verify_document
 
@@ -96,6 +97,8 @@ def validate_body(body: Any) -> dict[str, Any]:
         if source is not None and not (isinstance(source, str) and source.startswith("age1")):
             raise MalformedDocument("tip source_recipient must be an age recipient or null")
         _check_messages(tip)
+    if "policy" in body:
+        Policy.from_document(body["policy"])  # the server's retention policy: the CLI checks holds against it
     reviewers = body.get("reviewers", [])
     if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.startswith("age1") for r in reviewers):
         raise MalformedDocument("reviewers must be a list of age recipients")

@@ -9,9 +9,9 @@ What the workspace keeps for them:
 * ``sources.age``: each tip's ``source_recipient`` (the receipt-derived age
   recipient replies are sealed to). It is a public key, but it ties a source's
   receipt to a tip, so it is sealed to the reviewer like every other record;
-* ``reviewers.json``: the ``reviewers`` list of the newest imported bundle
-  (the server's key manifest, public): a reply is sealed to the source and to
-  exactly these;
+* ``reviewers.json`` (review_cli/server_facts.py): the ``reviewers`` list of
+  the newest imported bundle (the server's key manifest, public): a reply is
+  sealed to the source and to exactly these;
 * ``replies/<id>.age``: the replies written with ``tipbox-review reply``, each
   kept as the age file that will be sent (sealed to the source and the
   reviewers), inside a record sealed to the reviewer. Which of them a
@@ -21,7 +21,6 @@ What the workspace keeps for them:
 from __future__ import annotations
 
 import base64
-import json
 import os
 import secrets
 from collections.abc import Mapping, Sequence
@@ -32,13 +31,13 @@ from typing import Any
 from crypto import envelope, messages
 from crypto.errors import NoMatchingIdentity, TipboxCryptoError
 
+from . import server_facts
 from .errors import InputError, NotSealedToYou, StateConflict, VerificationError
 from .tips import read_verified, short
-from .workspace import TIP_ID, Keys, Workspace, iso, open_record, seal_record, utc_now, write_atomic
+from .workspace import TIP_ID, Keys, Workspace, iso, open_record, seal_record, write_atomic
 
 SOURCES_TYPE = "tipbox-review-sources"
 REPLIES_TYPE = "tipbox-review-replies"
-REVIEWERS_TYPE = "tipbox-review-reviewers"
 RECORD_VERSION = 1
 MESSAGE_KEYS = ("id", "kind", "received", "sealed_by", "path", "size", "sha256", "attachments")
 MAX_TEXT = messages.MAX_TEXT_CHARS
@@ -74,52 +73,6 @@ def load_sources(ws: Workspace, keys: Keys) -> dict[str, str]:
 def save_sources(ws: Workspace, keys: Keys, sources: Mapping[str, str]) -> None:
     record = {"type": SOURCES_TYPE, "v": RECORD_VERSION, "sources": dict(sorted(sources.items()))}
     write_atomic(ws.sources_file, seal_record(record, keys))
-
-
-# --- the reviewers of the newest bundle (public) --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reviewers:
-    recipients: list[str]
-    bundle_created: str | None
-    signer: str | None
-
-
-def known_reviewers(ws: Workspace) -> Reviewers | None:
-    try:
-        data = json.loads(ws.reviewers_file.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        raise StateConflict(f"{ws.reviewers_file} is unreadable; import the newest bundle again") from None
-    recipients = data.get("reviewers") if isinstance(data, dict) else None
-    if (
-        data.get("type") != REVIEWERS_TYPE
-        or not isinstance(recipients, list)
-        or not all(isinstance(r, str) and r.startswith("age1") for r in recipients)
-    ):
-        raise StateConflict(f"{ws.reviewers_file} is damaged; import the newest bundle again")
-    return Reviewers(list(recipients), data.get("bundle_created"), data.get("signer"))
-
-
-def remember_reviewers(ws: Workspace, recipients: Sequence[str], bundle_created: str | None, signer: str) -> bool:
-    """Keep the bundle's reviewers list unless an already imported bundle is newer; True if written."""
-    current = known_reviewers(ws)
-    if current is not None and current.bundle_created and bundle_created and current.bundle_created > bundle_created:
-        return False
-    if current is not None and current.recipients == list(recipients) and current.bundle_created == bundle_created:
-        return False
-    record = {
-        "type": REVIEWERS_TYPE,
-        "v": RECORD_VERSION,
-        "reviewers": list(recipients),
-        "bundle_created": bundle_created,
-        "signer": signer,
-        "imported": iso(utc_now()),
-    }
-    write_atomic(ws.reviewers_file, json.dumps(record, indent=1).encode() + b"\n", mode=0o600)
-    return True
 
 
 # --- stored messages ------------------------------------------------------------------------------
@@ -208,7 +161,7 @@ def replied_tips(ws: Workspace) -> list[str]:
 
 def reply_recipients(ws: Workspace, keys: Keys, tip_id: str, sources: Mapping[str, str] | None = None) -> list[str]:
     """[the tip's source recipient] + the reviewers of the newest bundle, or a one-line refusal."""
-    reviewers = known_reviewers(ws)
+    reviewers = server_facts.known(ws)
     if reviewers is None or not reviewers.recipients:
         raise InputError(
             "no reviewers list is known yet: import a bundle from a server that lists its reviewers, then reply"
@@ -412,19 +365,16 @@ def thread(ws: Workspace, keys: Keys, tip_id: str, meta: Mapping[str, Any], sent
 __all__ = [
     "MESSAGE_KEYS",
     "OutgoingReply",
-    "Reviewers",
     "Thread",
     "ThreadItem",
     "all_attachments",
     "check_text",
-    "known_reviewers",
     "load_replies",
     "load_sources",
     "message_entry",
     "open_message_bytes",
     "open_stored_message",
     "pending_replies",
-    "remember_reviewers",
     "reply_recipients",
     "save_sources",
     "thread",

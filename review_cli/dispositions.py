@@ -29,7 +29,7 @@ from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, sign_document
 
 from .conversation import OutgoingReply
 from .errors import StateConflict
-from .taxonomy import MAX_HOLD_DAYS
+from .server_facts import HoldLimit
 from .tips import short
 from .workspace import Keys, Workspace, iso, open_record, seal_record, write_atomic
 
@@ -97,6 +97,7 @@ def build_export(
     now: datetime,
     *,
     everything: bool,
+    hold_limit: HoldLimit,
     replies: Sequence[OutgoingReply] = (),
 ) -> Export:
     """Entries for every tip whose disposition differs from the last export (or all, with ``everything``),
@@ -112,8 +113,11 @@ def build_export(
                 raise StateConflict(
                     f"tip {short(tip_id)}: its hold ended on {until}; renew it (triage --hold-until) or change its status"
                 )
-            if until > today + timedelta(days=MAX_HOLD_DAYS):
-                raise StateConflict(f"tip {short(tip_id)}: its hold ends more than {MAX_HOLD_DAYS} days from now")
+            if until > today + timedelta(days=hold_limit.days):
+                raise StateConflict(
+                    f"tip {short(tip_id)}: its hold ends more than {hold_limit.days} days from now ({hold_limit.origin}); "
+                    "shorten it with triage --hold-until"
+                )
         entry = entry_of(tip_id, current)
         previous = exported.get(tip_id)
         if everything or previous != entry:
@@ -129,7 +133,7 @@ def build_export(
         "replies": [shared.reply_document(r.id, r.tip_id, r.sealed) for r in replies],
     }
     try:  # exactly what the server will check (crypto/dispositions.py), before signing
-        shared.parse_body(body, now.replace(tzinfo=None), MAX_HOLD_DAYS)
+        shared.parse_body(body, now.replace(tzinfo=None), hold_limit.days)
     except MalformedDispositions as exc:
         raise StateConflict(f"the dispositions file would be refused: {exc}; nothing was written") from None
     document = sign_document(body, CONTEXT_DISPOSITIONS, keys.identity.signing_key)

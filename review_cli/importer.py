@@ -42,7 +42,7 @@ from crypto import bundle
 from crypto.errors import BundleInvalid
 from crypto.signing import key_fingerprint
 
-from . import conversation
+from . import conversation, server_facts
 from .errors import NotSealedToYou, StateConflict, VerificationError
 from .tips import Index, open_sealed_tip, short
 from .workspace import Keys, Workspace, write_atomic
@@ -307,10 +307,8 @@ def import_bundle(
                     report.present.append(plan.tip["id"])
         _sync()
         index.save(ws, keys)
-        if "reviewers" in body:
-            report.reviewers_updated = conversation.remember_reviewers(
-                ws, body["reviewers"], body.get("created"), signer.fingerprint
-            )
+        if "reviewers" in body or "policy" in body:
+            report.reviewers_updated = server_facts.remember(ws, body, signer.fingerprint)
         report.skipped = unreadable
     finally:
         shutil.rmtree(staging, ignore_errors=True)

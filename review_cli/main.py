@@ -23,7 +23,7 @@ from crypto.errors import TipboxCryptoError, TooLarge
 from crypto.identity import ReviewerIdentity, load_identity, recipient_fingerprint, save_identity
 from crypto.signing import key_fingerprint
 
-from . import audit_report, conversation, extract, importer, referral, render, tips, triage
+from . import audit_report, conversation, extract, importer, referral, render, server_facts, tips, triage
 from . import dispositions as dispositions_mod
 from .errors import EXIT_OK, EXIT_USAGE, EXIT_VERIFY, InputError, ReviewError, StateConflict, VerificationError
 from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
@@ -455,7 +455,7 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None, disca
             removed = conversation.discard_reply(ws, keys, tip_id, discard, sent)
         click.echo(f"reply {removed[:8]} to tip {tip_id[:8]} discarded; it will not be sent")
         return
-    if conversation.known_reviewers(ws) is None:
+    if server_facts.known(ws) is None:
         raise InputError("no reviewers list is known yet: import a bundle from a server that lists its reviewers")
     tip_id, meta, document, keys = _open(app, tip_id)
     recipients = conversation.reply_recipients(ws, keys, tip_id)
@@ -567,7 +567,8 @@ def triage_command(
     tip_id, meta, document, keys = _open(app, tip)
     with app.workspace.lock():
         record = triage.load(app.workspace, keys, tip_id)
-        changes = triage.apply_change(record, change, by=keys.fingerprint, now=utc_now())
+        limit = server_facts.hold_limit(app.workspace)
+        changes = triage.apply_change(record, change, by=keys.fingerprint, now=utc_now(), hold_limit=limit)
         if changes:
             triage.save(app.workspace, keys, record)
     render.triage_changes(tip_id, changes)
@@ -651,7 +652,10 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
         currents = tips.load_listing(ws, keys).triage  # triage records, through the verified cache
         state = dispositions_mod.load_state(ws, keys)
         replies = conversation.pending_replies(ws, keys, dispositions_mod.sent_replies(state))
-        export = dispositions_mod.build_export(currents, state, keys, utc_now(), everything=everything, replies=replies)
+        export = dispositions_mod.build_export(
+            currents, state, keys, utc_now(), everything=everything, replies=replies,
+            hold_limit=server_facts.hold_limit(ws),
+        )
         if export.empty:
             render.echo("nothing changed since the last export; no file written (use --all to repeat everything)")
             return

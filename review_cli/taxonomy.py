@@ -183,7 +183,6 @@ AGENCY_KINDS = _named(
         "other": ("Lembaga lain", "Another agency"),
     },
 )
-MAX_HOLD_DAYS = 365
 
 
 @dataclass(frozen=True)

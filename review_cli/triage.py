@@ -18,7 +18,8 @@ from typing import Any
 from crypto import regions as region_data
 
 from .errors import InputError, StateConflict, VerificationError
-from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, MAX_HOLD_DAYS, PRIORITIES, STATUSES
+from .server_facts import HoldLimit
+from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, PRIORITIES, STATUSES
 from .tips import Index, short
 from .workspace import Keys, Workspace, iso, open_record, seal_record, write_atomic
 
@@ -134,7 +135,9 @@ def _text(value: str, option: str, limit: int) -> str | None:
     return text or None
 
 
-def apply_change(record: dict[str, Any], change: Change, *, by: str, now: datetime) -> dict[str, list[Any]]:
+def apply_change(
+    record: dict[str, Any], change: Change, *, by: str, now: datetime, hold_limit: HoldLimit
+) -> dict[str, list[Any]]:
     """Validate ``change`` against the record, apply it, append history; return what changed."""
     if change.empty():
         raise InputError("nothing to change: give at least one option (see tipbox-review triage --help)")
@@ -173,8 +176,11 @@ def apply_change(record: dict[str, Any], change: Change, *, by: str, now: dateti
         if change.hold_until is not None:
             if change.hold_until <= today:
                 raise InputError("--hold-until must be a date after today")
-            if change.hold_until > today + timedelta(days=MAX_HOLD_DAYS):
-                raise InputError(f"--hold-until may be at most {MAX_HOLD_DAYS} days ahead; renew the hold later")
+            if change.hold_until > today + timedelta(days=hold_limit.days):
+                raise InputError(
+                    f"--hold-until may be at most {hold_limit.days} days ahead ({hold_limit.origin}); "
+                    "renew the hold later"
+                )
             new["hold_until"] = change.hold_until.isoformat()
         if change.hold_reason is not None:
             reason_code = change.hold_reason.strip().lower()

@@ -51,12 +51,19 @@ def test_wheel_ships_the_region_codes_inside_crypto(tmp_path: Path) -> None:
     (They used to live under tipbox/ and review_cli read them by path: an
     install without the server package accepted any code.)
     """
+    import shutil
     import subprocess
     import sys
     import zipfile
 
+    source = tmp_path / "source"  # built from a copy: setuptools leaves build/ and *.egg-info in the tree it builds
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("crypto", "tipbox", "review_cli"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crypto.audit import Policy
+from crypto.audit import MAX_HOLD_LIMIT_DAYS, Policy
 
 MIB = 1024 * 1024
 
@@ -274,8 +274,10 @@ def _retention(env: Mapping[str, str]) -> Policy:
     )
     if policy.grace_hours > 24 * 7:
         raise ConfigError("TIPBOX_RETENTION_GRACE_HOURS must be at most 168 (a week)")
-    if policy.max_hold_days > 3 * 365:
-        raise ConfigError("TIPBOX_RETENTION_MAX_HOLD_DAYS must be at most 1095: holds are renewed, never indefinite")
+    if policy.max_hold_days > MAX_HOLD_LIMIT_DAYS:
+        raise ConfigError(
+            f"TIPBOX_RETENTION_MAX_HOLD_DAYS must be at most {MAX_HOLD_LIMIT_DAYS}: holds are renewed, never indefinite"
+        )
     return policy
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import header, strict_json
+from crypto.audit import Policy
 from crypto.dispositions import TIME_FORMAT, Body, Reply, parse_body
 from crypto.errors import MalformedDispositions, MalformedJSON, TipboxCryptoError
 from crypto.identity import recipient_fingerprint
@@ -89,7 +90,7 @@ def import_dispositions(
     db: Session,
     data: bytes,
     *,
-    max_hold_days: int = 365,
+    max_hold_days: int = Policy().max_hold_days,
     now: datetime | None = None,
     record_event: EventSink | None = None,
 ) -> ImportResult:

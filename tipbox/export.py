@@ -22,7 +22,7 @@ import nacl.signing
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from crypto import bundle, streams
+from crypto import audit, bundle, streams
 from crypto.bundle import BundleFile
 
 from . import clock, storage
@@ -43,6 +43,7 @@ def export_bundle(
     db: Session,
     out: BinaryIO,
     key: nacl.signing.SigningKey,
+    policy: audit.Policy,
     since: datetime | None = None,
     only_new: bool = False,
 ) -> ExportResult:
@@ -89,6 +90,7 @@ def export_bundle(
         "since": since.strftime(ISO) if since else None,
         "tips": entries,
         "reviewers": _reviewers(db),
+        "policy": policy.as_document(),
     }
     bundle.write_bundle(out, body, files, key)
     now = clock.utcnow().replace(microsecond=0)

@@ -16,6 +16,7 @@ import nacl.signing
 
 from crypto import bundle, envelope, messages, padding, payload
 from crypto.attachments import seal_attachment
+from crypto.audit import Policy
 from crypto.bundle import BundleFile
 from crypto.signing import canonical_json, key_fingerprint, public_key_b64
 
@@ -197,6 +198,7 @@ class FakeServer:
         *,
         reviewers: list[str] | None = None,
         created: str = "2026-11-23T12:00:00Z",
+        policy: Policy | None = None,
     ) -> Path:
         body: dict[str, Any] = {
             "type": bundle.DOCUMENT_TYPE,
@@ -207,6 +209,8 @@ class FakeServer:
         }
         if reviewers is not None:
             body["reviewers"] = reviewers
+        if policy is not None:
+            body["policy"] = policy.as_document()
         listed = {
             e["path"]
             for t in tips

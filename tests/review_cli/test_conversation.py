@@ -15,6 +15,7 @@ import pytest
 
 from crypto import dispositions as shared
 from crypto import messages
+from crypto.audit import Policy
 from crypto.errors import NoMatchingIdentity
 from crypto.header import parse_header
 from crypto.identity import ReviewerIdentity
@@ -238,7 +239,7 @@ def test_reply_is_sealed_to_the_source_and_exactly_the_reviewers_then_exported_o
     assert "0 dispositions, 1 reply" in exported.stdout
     document = json.loads(out.read_bytes())
     body = verify_document(document, CONTEXT_DISPOSITIONS, [reviewer.identity.signing_public_key])
-    parsed = shared.parse_body(body, _now(), taxonomy.MAX_HOLD_DAYS)
+    parsed = shared.parse_body(body, _now(), Policy().max_hold_days)
     assert parsed.version == 2 and parsed.entries == ()
     [sent] = parsed.replies
     assert sent.tip_id == tip.id and len(sent.id) == 32
@@ -276,7 +277,7 @@ def test_disclose_and_replies_in_one_v2_file(
     out = tmp_path / "d.json"
     assert run("dispositions", "export", "--out", str(out)).exit_code == 0
     body = json.loads(out.read_bytes())["body"]
-    parsed = shared.parse_body(body, _now(), taxonomy.MAX_HOLD_DAYS)
+    parsed = shared.parse_body(body, _now(), Policy().max_hold_days)
     assert sorted(body["entries"], key=lambda e: e["tip_id"]) == sorted(
         [
             {"tip_id": tip.id, "status": "referred", "disclose": "police"},

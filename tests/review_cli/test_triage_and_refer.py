@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crypto.audit import Policy
 from crypto.signing import key_fingerprint
 from review_cli import pdf as pdf_mod
 from review_cli import triage as triage_mod
@@ -41,7 +42,8 @@ def _record(workspace: Path, reviewer: SavedIdentity, tip_id: str) -> dict:
         (["--region", "18.9"], "looks like 18"),
         (["--status", "hold"], "--hold-until"),
         (["--status", "hold", "--hold-until", "2020-01-01", "--hold-reason", "investigation"], "after today"),
-        (["--status", "hold", "--hold-until", "2999-01-01", "--hold-reason", "investigation"], "at most 365 days"),
+        (["--status", "hold", "--hold-until", "2999-01-01", "--hold-reason", "investigation"],
+         "at most 365 days ahead (tipbox's default"),
         (["--status", "hold", "--hold-until", "2027-01-01", "--hold-reason", "forever"], "--hold-reason"),
         (["--hold-until", "2027-01-01"], "only apply with --status hold"),
         (["--status", "referred"], "needs the agency"),
@@ -282,3 +284,29 @@ def test_pdf_renders_indonesian_and_other_scripts_with_or_without_a_unicode_font
         assert "Pekerja dibawa ke Malaysia — «segera» ??" in text  # CJK is not in the font: replaced, never dropped
     core = pdf_text(pdf_mod.render_pdf(packet, compress=True, use_system_font=False))
     assert "Pekerja dibawa ke Malaysia ? «segera» ?? ?" in core and "Unicode font not found" in core
+
+
+def test_holds_are_checked_against_the_policy_in_the_newest_bundle(
+    run: Run, server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    """An operator's 180-day limit reaches the CLI in the signed bundle: a 300-day hold is refused at triage
+    time, naming the limit, instead of the server refusing the whole dispositions file later."""
+    sealed = server.tip()
+    strict = Policy(max_hold_days=180)
+    path = server.bundle(tmp_path / "b.tar", [sealed], policy=strict, created="2026-11-23T12:00:00Z")
+    assert run("import", str(path)).exit_code == 0
+    hold = ["triage", sealed.id[:8], "--status", "hold", "--hold-reason", "investigation", "--hold-until"]
+    before = snapshot(workspace)
+    refused = run(*hold, (date.today() + timedelta(days=300)).isoformat())
+    assert refused.exit_code == 1
+    assert "at most 180 days ahead (the server's retention policy" in one_line_error(refused)
+    assert snapshot(workspace) == before
+    assert run(*hold, (date.today() + timedelta(days=170)).isoformat()).exit_code == 0
+    # An older bundle does not overrule the newer one's policy; a newer one does.
+    older = server.bundle(tmp_path / "old.tar", [sealed], policy=Policy(max_hold_days=365), created="2026-01-01T00:00:00Z")
+    assert run("import", str(older)).exit_code == 0
+    assert run(*hold, (date.today() + timedelta(days=300)).isoformat()).exit_code == 1
+    newer = server.bundle(tmp_path / "new.tar", [sealed], policy=Policy(max_hold_days=400), created="2026-12-01T00:00:00Z")
+    assert run("import", str(newer)).exit_code == 0
+    assert run(*hold, (date.today() + timedelta(days=300)).isoformat()).exit_code == 0
+

@@ -212,3 +212,17 @@ def test_missing_secret_is_a_clear_config_error(tmp_path: Path, monkeypatch) -> 
     result = CliRunner().invoke(cli, ["reviewers", "list"])
     assert result.exit_code != 0
     assert "tipbox init" in result.output
+
+
+def test_export_carries_the_configured_retention_policy(tmp_path: Path, db_url: str, reviewers) -> None:
+    """The CLI checks holds against the operator's limits (review_cli/server_facts.py): they travel signed."""
+    from crypto.audit import Policy
+    from tests.tipbox.conftest import make_app
+
+    app = make_app(tmp_path / "var", db_url, reviewers, TIPBOX_RETENTION_MAX_HOLD_DAYS="180",
+                   TIPBOX_RETENTION_EXPORTED_DAYS="90")
+    out = tmp_path / "export.tar"
+    assert app.test_cli_runner().invoke(args=["export", "--out", str(out)]).exit_code == 0
+    body = bundle.verify_bundle(out, [_server_pub(app)]).body
+    assert Policy.from_document(body["policy"]) == Policy(exported_days=90, max_hold_days=180)
+    app.extensions["tipbox.engine"].dispose()

@@ -156,7 +156,8 @@ def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
     partial = out.with_name(out.name + ".partial")
     try:
         with db.transaction() as session, partial.open("xb") as handle:
-            result = export_bundle(session, handle, key, since, new_only)
+            policy = current_app.extensions["tipbox.config"].retention
+            result = export_bundle(session, handle, key, policy, since, new_only)
         with db.transaction() as session:
             chain_pending(session, key)
         partial.rename(out)

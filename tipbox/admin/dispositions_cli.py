@@ -29,9 +29,7 @@ def dispositions_group() -> None:
 @with_appcontext
 def import_command(file: Path) -> None:
     """Verify FILE against the active reviewers' signing keys and apply it (all or nothing)."""
-    config = current_app.extensions["tipbox.config"]
-    retention = getattr(config, "retention", None)
-    max_hold_days = getattr(retention, "max_hold_days", 365)
+    max_hold_days = current_app.extensions["tipbox.config"].retention.max_hold_days
     with file.open("rb") as handle:
         data = handle.read(MAX_FILE_BYTES + 1)
     try:
