@@ -469,10 +469,13 @@ def _in_threads(worker: Callable[[], None], clients: int) -> float:
 
 
 def run_load(base_url: str, tips: list[SealedTip], clients: int, fingerprint: str, chunk_bytes: int,
-             retries: int = 0, until: Callable[[], bool] | None = None, circuits: Iterator[int] | None = None) -> Run:
+             retries: int = 0, until: Callable[[], bool] | None = None, circuits: Iterator[int] | None = None,
+             on_outcome: Callable[[Outcome], None] | None = None) -> Run:
     """``clients`` threads take tips from the list until it is empty (or ``until()`` says stop).
 
     With ``circuits`` each client is a Tor Browser on the next circuit of it (through nginx-onion.conf).
+    ``on_outcome`` is called (in the client's thread) after each submission: a caller can wait for
+    progress, e.g. so many more acknowledged tips, instead of sleeping.
     """
     queue: Iterator[SealedTip] = iter(tips)
     lock = threading.Lock()
@@ -500,6 +503,8 @@ def run_load(base_url: str, tips: list[SealedTip], clients: int, fingerprint: st
                 outcome = submit(client, tip, fingerprint, chunk_bytes, retries=retries)
                 with lock:
                     outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
         finally:
             client.close()
             with lock:

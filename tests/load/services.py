@@ -17,9 +17,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.load import free_port, wait_for_port
 from tests.support import missing_service
+
+if TYPE_CHECKING:
+    import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -95,9 +99,7 @@ class PrivatePostgres:
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
         self.start()
-        import psycopg
-
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+        with self._admin() as conn:
             conn.execute("CREATE DATABASE tipbox")
 
     def _options(self) -> str:
@@ -111,6 +113,30 @@ class PrivatePostgres:
         """A real restart: every connection is cut, in-flight transactions roll back."""
         self._run("pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(self.directory / "pg.log"),
                   "-m", "fast", "-w", "-t", "30", "restart")
+
+    def _admin(self, database: str = "postgres") -> psycopg.Connection:
+        """An autocommit superuser connection (the server must be running)."""
+        import psycopg
+
+        return psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/{database}", autocommit=True)
+
+    def create_database(self, name: str) -> str:
+        """A new empty database in this cluster (one per test, so tests sharing a cluster share nothing)."""
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    def checkpoint(self) -> None:
+        """Write every dirty buffer to the data files, so reading the files shows what the server holds."""
+        with self._admin() as conn:
+            conn.execute("CHECKPOINT")
+
+    def database_dir(self, name: str) -> Path:
+        """``base/<oid>`` of database ``name``: the files of all its tables, TOAST tables and indexes."""
+        with self._admin() as conn:
+            row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        assert row is not None, f"no database {name}"
+        return self.data / "base" / str(row[0])
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)

@@ -9,10 +9,13 @@ either whole or gone (and logged), and the next run finishes the job. Concurrent
 locked (PostgreSQL) or wait for SQLite's single writer, and a tip already
 gone is simply skipped: nothing is deleted or logged twice.
 
-"Deleted" means: rows removed; on SQLite with ``secure_delete`` the freed
-pages are zeroed and the WAL is checkpointed and truncated afterwards; on
-PostgreSQL the tables are VACUUMed (dead tuples are then reusable, but only
-VACUUM FULL rewrites the files; see docs/retention.md).
+"Deleted" means the ciphertext is gone from the live database files, not
+just unreachable: on SQLite ``secure_delete`` zeroes freed pages and the WAL
+is checkpointed and truncated afterwards; on PostgreSQL the ciphertext tables
+are rewritten with VACUUM FULL, because plain VACUUM leaves deleted bytes in
+the files (tests/tipbox/test_purge_proof.py proves both). What no database can
+promise (old WAL segments, backups, replicas, the disk's freed blocks) is in
+docs/retention.md.
 """
 
 from __future__ import annotations
@@ -112,12 +115,37 @@ def purge(
     return PurgeResult(expired, purged, abandoned)
 
 
+# Every table that holds ciphertext or rows pointing at it; attachments and messages are small.
+CIPHERTEXT_TABLES = ("attachment_chunks", "attachments", "messages", "tips")
+# How long VACUUM FULL may wait for its exclusive lock. While it waits, every newer query on the
+# table queues behind it (intake too), so it gives up rather than stall submissions behind a long
+# reader such as an export; the purge then fails loudly and the next run scrubs again.
+SCRUB_LOCK_TIMEOUT = "10s"
+
+
 def scrub(engine: Engine) -> None:
-    """Make freed space really free: SQLite WAL truncation, PostgreSQL VACUUM."""
+    """Make freed space really free, so purged ciphertext is gone from the database files.
+
+    SQLite: ``secure_delete`` (tipbox/db.py) zeroes pages as rows go, but the WAL keeps the older
+    page images until a checkpoint, and a long-lived server never closes its last connection
+    (which would checkpoint): checkpoint and truncate it here.
+
+    PostgreSQL: a deleted row stays in the table file as a dead tuple, and plain VACUUM only marks
+    its space reusable without overwriting it (a deleted TOASTed chunk was still whole in the file
+    after VACUUM + CHECKPOINT). VACUUM FULL copies the live rows into new files and truncates the
+    old ones. Its cost: it holds an ACCESS EXCLUSIVE lock for the copy (intake waits: 5-7 s per GiB
+    of stored ciphertext on a 2-core test VM), writes the whole table to WAL again, and needs that
+    much free disk meanwhile. It runs on every purge, even one that deleted nothing, so a run
+    killed before its scrub, or one whose lock wait timed out, is made good by the next.
+    """
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        else:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            for table in ("attachment_chunks", "attachments", "messages", "tips"):
-                conn.exec_driver_sql(f"VACUUM {table}")
+            return
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(f"SET lock_timeout = '{SCRUB_LOCK_TIMEOUT}'")
+        try:
+            for table in CIPHERTEXT_TABLES:
+                conn.exec_driver_sql(f"VACUUM FULL {table}")
+        finally:
+            conn.exec_driver_sql("RESET lock_timeout")  # the pooled connection goes back to intake
