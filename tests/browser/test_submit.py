@@ -12,7 +12,7 @@ import pytest
 from crypto import bundle, payload
 from crypto.attachments import ContentDigest, open_attachment
 from tests.browser.conftest import LiveServer
-from tests.tipbox.test_canary import _scan_bytes, _scan_database, _scan_files
+from tests.tipbox.leak_scan import Needles, scan_rows, scan_tree
 
 pytestmark = pytest.mark.browser
 
@@ -167,12 +167,14 @@ def test_small_phone_screen(chromium, live_server: LiveServer, tmp_path: Path) -
 
 
 def _assert_no_canary(server: LiveServer, tmp_path: Path, canary: str) -> None:
-    needle = [canary.encode()]
-    found = _scan_database(f"sqlite:///{server.var_dir / 'tipbox.sqlite3'}", needle)
-    found += _scan_files(server.var_dir, needle)
-    found += _scan_files(Path(server.env["TMPDIR"]), needle)
-    found += _scan_bytes(server.log().encode(), needle, "gunicorn log")
-    assert found == [], found
+    """The real gunicorn's database, files, temp dir and log hold the canary in no encoding (tests/tipbox/leak_scan.py)."""
+    needles = Needles()
+    needles.add("canary", canary)
+    found = scan_rows(f"sqlite:///{server.var_dir / 'tipbox.sqlite3'}", needles)
+    found += scan_tree(server.var_dir, needles)
+    found += scan_tree(Path(server.env["TMPDIR"]), needles)
+    found += needles.find(server.log().encode(), "gunicorn log")
+    assert found == [], [str(leak) for leak in found]
 
 
 def test_failed_upload_shows_retry_and_retry_succeeds(chromium, live_server: LiveServer, tmp_path: Path) -> None:
