@@ -1,7 +1,8 @@
 """Database models: ciphertext, hashes and coarse metadata only.
 
 Nothing here can hold plaintext of a tip: the payload and attachments are age
-files, the receipt is an Argon2id hash, times are rounded to the hour and
+files, the receipt is kept only as a keyed hash of its lookup key
+(tipbox/receipts.py), times are rounded to the hour and
 there is no column for an IP address, user agent or cookie. Public ids are
 random 128-bit hex strings, never sequential. Reviewers belong to a channel
 from the start so several teams can share a server later (DESIGN.md).
