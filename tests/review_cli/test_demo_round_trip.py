@@ -39,7 +39,7 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    from tests.tipbox.test_intake_nojs import _post
+    from tests.tipbox.support import post_report_form
     from tipbox import create_app
     from tipbox.admin.cli import cli
     from tipbox.config import load_config
@@ -57,7 +57,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         assert setup.exit_code == 0, setup.output
     # A source sends a tip with a file (the no-JavaScript form).
     app = create_app(load_config({"TIPBOX_VAR_DIR": str(var), "TIPBOX_TESTING": "1"}))
-    sent = _post(
+    sent = post_report_form(
         app.test_client(),
         description="Anak-anak direkrut lewat lowongan palsu",
         category="TPPO-KERJA",

@@ -17,7 +17,7 @@ from crypto.signing import key_fingerprint
 from tests.review_cli.conftest import Run, SavedIdentity
 from tests.review_cli.support import pdf_text
 from tests.tipbox.browser_like import BrowserLike
-from tests.tipbox.test_intake_nojs import _post
+from tests.tipbox.support import post_report_form
 from tipbox import db
 from tipbox.audit.models import AuditEvent
 from tipbox.models import DispositionImport, Tip
@@ -48,7 +48,7 @@ def test_round_trip(app: Flask, run: Run, workspace: Path, tmp_path: Path, revie
     }
     attachment_id = "a" * 32
     BrowserLike(client).submit(browser_answers, {attachment_id: ("tangkapan layar.jpg", "image/jpeg", PHOTO)})
-    response = _post(
+    response = post_report_form(
         client,
         description="Pekerja dibawa ke Malaysia\r\nlewat pelabuhan",
         category="TPPO-PMI",

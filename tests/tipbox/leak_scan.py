@@ -79,11 +79,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect
 from sqlalchemy import text as sql_text
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import TestResponse, encode_multipart
 
 MAX_FILE_BYTES = 256 << 20
 
@@ -423,18 +420,3 @@ class FileWatch:
             found += scan_tree(path, needles) if path.is_dir() else scan_file(path, needles)
         return found
 
-
-def post_in_memory(client: FlaskClient, path: str, fields: dict[str, Any]) -> TestResponse:
-    """A multipart POST encoded in memory: Werkzeug's test client would spool a big body to a temp file.
-
-    The client runs in the same process as the app, so a spool of its own
-    would look like the server's to :class:`FileWatch`. A value may be a list;
-    a tuple is (stream, filename, content type).
-    """
-    values: MultiDict[str, Any] = MultiDict()
-    for name, value in fields.items():
-        for item in value if isinstance(value, list) else [value]:
-            values.add(name, FileStorage(item[0], filename=item[1], content_type=item[2])
-                       if isinstance(item, tuple) else item)
-    boundary, body = encode_multipart(values)
-    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")

@@ -49,11 +49,11 @@ from tests.tipbox.leak_scan import (
     Needles,
     checkpoint,
     every_log_to,
-    post_in_memory,
     prepare_postgres,
     scan_rows,
     scan_tree,
 )
+from tests.tipbox.support import post_in_memory
 from tipbox import db
 from tipbox.models import Tip
 

@@ -18,7 +18,7 @@ from crypto.attachments import ContentDigest, open_attachment
 from crypto.identity import ReviewerIdentity, load_identity
 from crypto.signing import public_key_b64
 from tests.tipbox.browser_like import BrowserLike
-from tests.tipbox.test_intake_nojs import _post
+from tests.tipbox.support import post_report_form
 from tipbox.keys import load_server_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_export_bundle_round_trip_both_paths(app: Flask, reviewers, tmp_path: Pa
     evidence = b"%PDF-1.4 evidence" * 5000
     BrowserLike(client).submit({"description": "lewat browser"}, {"1" * 32: ("a.pdf", "application/pdf", evidence)})
     assert (
-        _post(
+        post_report_form(
             client, description="tanpa javascript", attachments=[(io.BytesIO(evidence), "b.pdf", "application/pdf")]
         ).status_code
         == 200

@@ -9,27 +9,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from crypto import bundle, payload
 from crypto.attachments import ContentDigest, open_attachment
-from tests.tipbox.conftest import csrf_token, make_app
+from tests.tipbox.conftest import make_app
 from tests.tipbox.leak_scan import FileWatch
+from tests.tipbox.support import post_report_form
 from tipbox import db, storage
 from tipbox.models import Tip
-
-
-def _post(client: FlaskClient, **fields):
-    """Encode the body in memory (the test client would spool big bodies to a temp file)."""
-    values = MultiDict({"csrf_token": csrf_token(client)})
-    for name, value in fields.items():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, tuple):
-                item = FileStorage(item[0], filename=item[1], content_type=item[2])
-            values.add(name, item)
-    boundary, body = encode_multipart(values)
-    return client.post("/", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def _ready(app: Flask) -> list[Tip]:
@@ -42,7 +29,7 @@ def test_form_post_is_sealed_by_server_and_opens(app: Flask, client: FlaskClient
     # Werkzeug must not spool uploads to disk: no file may be opened for writing (audit hook,
     # tests/tipbox/leak_scan.py; an O_TMPFILE spool has no name for any later scan to find).
     with FileWatch() as watch:
-        response = _post(
+        response = post_report_form(
             client,
             description="Anak-anak bekerja di kapal\r\nsetiap malam",
             category="ANAK-EKO",
@@ -85,7 +72,7 @@ def test_form_post_is_sealed_by_server_and_opens(app: Flask, client: FlaskClient
 
 
 def test_missing_description_keeps_the_text_and_stores_nothing(app: Flask, client: FlaskClient) -> None:
-    response = _post(client, description="   ", place="Desa Sukamaju", danger=["danger_now"])
+    response = post_report_form(client, description="   ", place="Desa Sukamaju", danger=["danger_now"])
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'value="Desa Sukamaju"' in page
@@ -106,7 +93,7 @@ def test_missing_description_keeps_the_text_and_stores_nothing(app: Flask, clien
     ],
 )
 def test_invalid_answers_get_a_clear_400(app: Flask, client: FlaskClient, fields: dict, field: str) -> None:
-    response = _post(client, description="something", **fields)
+    response = post_report_form(client, description="something", **fields)
     assert response.status_code == 400
     assert f'id="error-{field}"' in response.get_data(as_text=True) or field == "danger"
     assert _ready(app) == []
@@ -128,12 +115,12 @@ def test_oversized_post_gets_a_page_not_a_bare_413(tmp_path, db_url, reviewers) 
         TIPBOX_MAX_SUBMISSION_BYTES="100000",
     )
     client = app.test_client()
-    response = _post(
+    response = post_report_form(
         client, description="x", attachments=[(io.BytesIO(b"x" * 200_000), "a.bin", "application/octet-stream")]
     )
     assert response.status_code == 413
     assert "<html" in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
-    response = _post(
+    response = post_report_form(
         client, description="x", attachments=[(io.BytesIO(b"x" * 60_000), "a.bin", "application/octet-stream")]
     )
     assert response.status_code == 413
@@ -145,7 +132,7 @@ def test_too_many_files(tmp_path, db_url, reviewers) -> None:
     app = make_app(tmp_path / "v", db_url, reviewers, TIPBOX_MAX_ATTACHMENTS="1")
     client = app.test_client()
     files = [(io.BytesIO(b"a"), "a.txt", "text/plain"), (io.BytesIO(b"b"), "b.txt", "text/plain")]
-    response = _post(client, description="x", attachments=files)
+    response = post_report_form(client, description="x", attachments=files)
     assert response.status_code == 413
     assert _ready(app) == []
     app.extensions["tipbox.engine"].dispose()

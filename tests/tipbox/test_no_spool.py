@@ -29,7 +29,8 @@ from werkzeug.test import TestResponse
 from crypto import messages, payload
 from crypto.identity import ReviewerIdentity
 from tests.tipbox.conftest import csrf_token, make_app, receipt_of
-from tests.tipbox.leak_scan import FileWatch, post_in_memory
+from tests.tipbox.leak_scan import FileWatch
+from tests.tipbox.support import post_in_memory
 from tipbox import db
 from tipbox.models import Message, Tip
 

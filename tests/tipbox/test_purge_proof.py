@@ -39,7 +39,7 @@ from crypto.identity import ReviewerIdentity
 from tests.load.services import PrivatePostgres
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.conftest import make_app
-from tests.tipbox.test_retention import _run_cli, _tip_ids
+from tests.tipbox.support import ready_tip_ids, run_cli
 from tipbox import clock, db
 from tipbox.models import AttachmentChunk, Message, Tip
 from tipbox.retention import purge as purge_module
@@ -55,7 +55,7 @@ def _submit_tip_to_purge_and_tip_to_keep(app: Flask) -> tuple[str, str]:
     browser = BrowserLike(app.test_client())
     ids: list[str] = []
     for name in ("purged", "kept"):
-        before = _tip_ids(app)
+        before = ready_tip_ids(app)
         receipt = browser.submit({"description": name}, {"a" * 32: ("f.bin", "application/octet-stream",
                                                                      os.urandom(300_000))})
         if name == "purged":
@@ -63,7 +63,7 @@ def _submit_tip_to_purge_and_tip_to_keep(app: Flask) -> tuple[str, str]:
             sent = browser.follow_up(access, "lagi", {"b" * 32: ("g.bin", "application/octet-stream",
                                                                  os.urandom(100_000))})
             assert sent.status_code == 200, sent.get_json()
-        [tip_id] = _tip_ids(app) - before
+        [tip_id] = ready_tip_ids(app) - before
         ids.append(tip_id)
     return ids[0], ids[1]
 
@@ -104,7 +104,7 @@ def _make_due(app: Flask, tip_id: str) -> None:
 
 
 def _purge(app: Flask) -> None:
-    assert "purged 1 of 1" in _run_cli(app, "purge")
+    assert "purged 1 of 1" in run_cli(app, "purge")
 
 
 # --------------------------------------------------------------------------- SQLite

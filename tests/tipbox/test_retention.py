@@ -24,7 +24,7 @@ from crypto.signing import CONTEXT_DISPOSITIONS, public_key_b64, sign_document
 from tests.support import ROOT
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.conftest import make_app
-from tests.tipbox.test_intake_nojs import _post
+from tests.tipbox.support import post_report_form, ready_tip_ids, run_cli
 from tipbox import clock, db
 from tipbox.audit.log import record
 from tipbox.audit.models import AuditEvent
@@ -47,12 +47,6 @@ class FakeClock:
         self.now += delta
 
 
-def _run_cli(app: Flask, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def _dispositions(app: Flask, reviewer, now: datetime, entries: list[dict]) -> None:
     body = {
         "type": "tipbox-dispositions",
@@ -66,14 +60,9 @@ def _dispositions(app: Flask, reviewer, now: datetime, entries: list[dict]) -> N
         import_dispositions(session, data, now=now, record_event=lambda s, e, t, d: record(s, e, t, d, when=now))
 
 
-def _tip_ids(app: Flask) -> set[str]:
-    with app.app_context():
-        return set(db.session().scalars(select(Tip.id).where(Tip.state == "ready")))
-
-
 def _verify(app: Flask, tmp_path: Path, at: datetime | None = None) -> audit.Report:
     out = tmp_path / f"audit-{secrets.token_hex(3)}.jsonl"
-    _run_cli(app, "audit", "export", "--out", str(out))
+    run_cli(app, "audit", "export", "--out", str(out))
     key = public_key_b64(load_server_key(app.extensions["tipbox.config"].server_key_file))
     with out.open() as handle:
         return audit.verify(handle, [key], at=at.replace(tzinfo=audit.UTC) if at else None)
@@ -86,17 +75,17 @@ def test_years_of_life_under_a_simulated_clock(app: Flask, reviewers, tmp_path: 
     names = {}
 
     def submit(name: str) -> None:
-        before = _tip_ids(app)
+        before = ready_tip_ids(app)
         if name == "nojs":
-            assert _post(client, description=name).status_code == 200
+            assert post_report_form(client, description=name).status_code == 200
         else:
             browser.submit({"description": name}, {"a" * 32: ("f.txt", "text/plain", name.encode() * 100)})
-        [names[name]] = _tip_ids(app) - before
+        [names[name]] = ready_tip_ids(app) - before
 
     for name in ("exported", "closed", "held", "released", "nojs"):
         submit(name)
     fake.advance(DAY)
-    _run_cli(app, "export", "--out", str(tmp_path / "bundle.tar"))
+    run_cli(app, "export", "--out", str(tmp_path / "bundle.tar"))
     submit("forgotten")  # arrives after the export and is never collected
     fake.advance(9 * DAY)  # day 10
     _dispositions(
@@ -136,7 +125,7 @@ def test_years_of_life_under_a_simulated_clock(app: Flask, reviewers, tmp_path: 
 
     days(200)
     assert purged_on == {names["forgotten"]: 31, names["closed"]: 40, names["exported"]: 180, names["nojs"]: 180}
-    assert _tip_ids(app) == {names["held"], names["released"]}
+    assert ready_tip_ids(app) == {names["held"], names["released"]}
     report = _verify(app, tmp_path)
     assert report.violations == [], report.violations
     assert report.counts() == {"purged": 4, "held": 2}
@@ -166,8 +155,8 @@ def _backdate(app: Flask, days: int) -> None:
 def test_purge_dry_run_deletes_nothing(app: Flask) -> None:
     BrowserLike(app.test_client()).submit({"description": "x"})
     _backdate(app, 40)
-    assert "1 tip is due" in _run_cli(app, "purge", "--dry-run")
-    assert len(_tip_ids(app)) == 1
+    assert "1 tip is due" in run_cli(app, "purge", "--dry-run")
+    assert len(ready_tip_ids(app)) == 1
 
 
 def test_concurrent_purges_delete_and_log_each_tip_once(app: Flask) -> None:

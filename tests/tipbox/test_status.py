@@ -25,7 +25,7 @@ from crypto.errors import NoMatchingIdentity
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.conftest import csrf_token, make_app, receipt_of
 from tests.tipbox.conversation import dispositions_file, import_file, only_tip_id, sealed_reply, source_recipient
-from tests.tipbox.test_intake_nojs import _post
+from tests.tipbox.support import post_report_form
 from tipbox import clock, db
 from tipbox.audit.models import AuditEvent
 from tipbox.dispositions import DispositionError
@@ -131,7 +131,7 @@ def test_browser_made_receipt_reply_and_followup(app: Flask, client: FlaskClient
 def test_nojs_status_opens_replies_in_memory_and_takes_followups(
     app: Flask, client: FlaskClient, reviewers, tmp_path: Path
 ) -> None:
-    page = _post(client, description="Pekerja migran ditahan").get_data(as_text=True)
+    page = post_report_form(client, description="Pekerja migran ditahan").get_data(as_text=True)
     receipt = receipt_of(page)
     tip_id = only_tip_id(app)
     assert source_recipient(app, tip_id) == receipt_keys.derive(receipt).recipient
@@ -337,7 +337,7 @@ def test_abandoned_followup_uploads_are_cleaned_up(app: Flask, client: FlaskClie
 
 def test_server_sealed_tip_payload_still_opens(app: Flask, client: FlaskClient, reviewers) -> None:
     """The no-JS receipt is made and used by the server; the tip itself is unchanged."""
-    _post(client, description="x")
+    post_report_form(client, description="x")
     with app.app_context():
         tip = db.session().get(Tip, only_tip_id(app))
         assert payload.open_tip(tip.payload, [reviewers[0].secret])["sealed_by"] == "server"
