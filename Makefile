@@ -51,6 +51,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check crypto tipbox review_cli tests bench migrations
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/envelope.py

@@ -83,7 +83,7 @@ def make_bundle(path: Path, count: int, recipients: list[str], key: nacl.signing
             {
                 "id": tip_id,
                 "received": f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
-                "sealed_by": document["sealed_by"],
+                "sealed_by": document.sealed_by.value,
                 "key_fingerprint": "BENCH",
                 "payload": entry,
                 "attachments": [],

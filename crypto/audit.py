@@ -73,13 +73,13 @@ def parse_time(text: Any) -> datetime:
         raise MalformedDocument("time must be YYYY-MM-DDTHH:MM:SSZ") from None
 
 
-def make_entry(seq: int, prev: str, time: str, event: str, tip: str | None, data: Mapping[str, Any]) -> dict:
+def make_entry(seq: int, prev: str, time: str, event: str, tip: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
     if event not in EVENTS:
         raise MalformedDocument(f"unknown audit event {event}")
     return {"seq": seq, "prev": prev, "time": time, "event": event, "tip": tip, "data": dict(data)}
 
 
-def make_checkpoint(seq: int, head: str, time: str, key: nacl.signing.SigningKey) -> dict:
+def make_checkpoint(seq: int, head: str, time: str, key: nacl.signing.SigningKey) -> dict[str, Any]:
     body = {"type": CHECKPOINT_TYPE, "v": VERSION, "seq": seq, "head": head, "time": time}
     return sign_document(body, CONTEXT_AUDIT_CHECKPOINT, key)
 
@@ -351,7 +351,7 @@ def verify(
                 report.violations.append(Violation("malformed", seq, f"line {number}: {exc}"))
         elif isinstance(record, dict) and set(record) == {"checkpoint"}:
             try:
-                body = verify_document(record["checkpoint"], CONTEXT_AUDIT_CHECKPOINT, keys)
+                body: Any = verify_document(record["checkpoint"], CONTEXT_AUDIT_CHECKPOINT, keys)
                 if body.get("type") != CHECKPOINT_TYPE:
                     raise MalformedDocument("not a checkpoint")
             except Exception as exc:  # BadSignature, MalformedDocument: both are violations here

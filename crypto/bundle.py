@@ -8,6 +8,10 @@ files are written in manifest order, so the same input gives the same bytes.
 Readers verify the signature against a pinned key and every member against the
 manifest before trusting anything, and refuse unknown or missing members.
 See FORMAT.md, "Export bundle".
+
+Reading returns the manifest body as a frozen :class:`BundleManifest`
+(:class:`BundleTip`, :class:`BundleMessage`, :class:`BundleFileEntry`); writing
+signs the body mapping it is given, exactly as given, once it parses.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ import hashlib
 import io
 import re
 import tarfile
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, BinaryIO
 
 import nacl.signing
 
 from . import strict_json
 from .audit import Policy
+from .documents import JSONDocument, JSONObject
 from .errors import BundleInvalid, MalformedDocument, MalformedJSON
 from .signing import CONTEXT_EXPORT_MANIFEST, canonical_json, sign_document, verify_document
+from .vocabulary import TIP_SEALERS, MessageKind, SealedBy, codes
 
 DOCUMENT_TYPE = "tipbox-export-bundle"
 VERSION = 1
@@ -35,7 +41,9 @@ MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _ID = r"[0-9a-f]{32}"
 _MEMBER = re.compile(rf"^tips/{_ID}/(payload|attachments/{_ID}|messages/{_ID})\.age$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
-MESSAGE_KINDS = ("followup", "reply")
+MESSAGE_KINDS = codes(MessageKind)
+TIP_SEALED_BY = tuple(s.value for s in TIP_SEALERS)
+MESSAGE_SEALED_BY = codes(SealedBy)
 _READ = 1024 * 1024
 
 
@@ -49,6 +57,251 @@ def attachment_path(tip_id: str, attachment_id: str) -> str:
 
 def message_path(tip_id: str, message_id: str) -> str:
     return f"tips/{tip_id}/messages/{message_id}.age"
+
+
+# --- the manifest body, typed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleFileEntry:
+    """One age file the manifest lists: where it is in the bundle, and its ciphertext size and SHA-256."""
+
+    path: str
+    size: int
+    sha256: str
+
+    def as_document(self) -> JSONObject:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class BundleAttachment(BundleFileEntry):
+    """A sealed attachment of a tip or of a follow-up; its path is ``attachment_path(tip, id)``."""
+
+    id: str
+
+    def as_document(self) -> JSONObject:
+        return {"id": self.id, **super().as_document()}
+
+
+@dataclass(frozen=True)
+class BundleMessage(BundleFileEntry):
+    """A follow-up or a published reply (FORMAT.md §13), as the signed manifest lists it."""
+
+    id: str
+    kind: MessageKind
+    received: str  # the hour the server received it
+    sealed_by: SealedBy  # as the server recorded it; the message itself says too
+    attachments: tuple[BundleAttachment, ...]
+
+    def files(self) -> Iterator[BundleFileEntry]:
+        yield self
+        yield from self.attachments
+
+    def as_document(self) -> JSONObject:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "received": self.received,
+            "sealed_by": self.sealed_by.value,
+            **super().as_document(),
+            "attachments": [a.as_document() for a in self.attachments],
+        }
+
+
+@dataclass(frozen=True)
+class BundleTip:
+    """One report's entry: its payload, attachments and thread, and the source's recipient for replies."""
+
+    id: str
+    received: str  # the hour the server received it
+    sealed_by: SealedBy  # browser or server
+    key_fingerprint: str | None  # of the key manifest it was sealed against
+    payload: BundleFileEntry
+    attachments: tuple[BundleAttachment, ...]
+    source_recipient: str | None  # None: sent before replies existed (FORMAT.md §12)
+    messages: tuple[BundleMessage, ...]
+
+    def files(self) -> Iterator[BundleFileEntry]:
+        yield self.payload
+        yield from self.attachments
+        for message in self.messages:
+            yield from message.files()
+
+    def as_document(self) -> JSONObject:
+        return {
+            "id": self.id,
+            "received": self.received,
+            "sealed_by": self.sealed_by.value,
+            "key_fingerprint": self.key_fingerprint,
+            "payload": self.payload.as_document(),
+            "attachments": [a.as_document() for a in self.attachments],
+            "source_recipient": self.source_recipient,
+            "messages": [m.as_document() for m in self.messages],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class BundleManifest(JSONDocument):
+    """The signed manifest body (FORMAT.md §8); reads as its JSON object too (see :mod:`crypto.documents`)."""
+
+    version: int
+    created: str
+    since: str | None
+    tips: tuple[BundleTip, ...]
+    reviewers: tuple[str, ...] | None  # None: the bundle predates the reviewers list
+    policy: Policy | None  # None: the bundle predates the policy; readers assume Policy()'s defaults
+
+    def files(self) -> Iterator[BundleFileEntry]:
+        for tip in self.tips:
+            yield from tip.files()
+
+    def as_document(self) -> JSONObject:
+        document: JSONObject = {
+            "type": DOCUMENT_TYPE,
+            "v": self.version,
+            "created": self.created,
+            "since": self.since,
+            "tips": [t.as_document() for t in self.tips],
+        }
+        if self.reviewers is not None:
+            document["reviewers"] = list(self.reviewers)
+        if self.policy is not None:
+            policy: JSONObject = self.policy.as_document()
+            document["policy"] = policy
+        return document
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(_ID, value) is not None
+
+
+def _file(raw: Mapping[str, object], path: str | None = None) -> BundleFileEntry:
+    """The (path, size, sha256) of a manifest entry; ``path``, when given, is where it must be."""
+    entry_path, size, sha256 = raw.get("path"), raw.get("size"), raw.get("sha256")
+    if not isinstance(entry_path, str) or not _MEMBER.match(entry_path) or (path is not None and entry_path != path):
+        raise MalformedDocument("invalid or duplicate file path in manifest")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise MalformedDocument("invalid file size in manifest")
+    if not isinstance(sha256, str) or not _HEX64.match(sha256):
+        raise MalformedDocument("invalid sha256 in manifest")
+    return BundleFileEntry(entry_path, size, sha256)
+
+
+def _attachments(raw: object, tip_id: str, where: str) -> tuple[BundleAttachment, ...]:
+    if not isinstance(raw, list):
+        raise MalformedDocument(f"{where} attachments must be a list")
+    out = []
+    for entry in raw:
+        if not isinstance(entry, Mapping) or not _is_id(entry.get("id")):
+            raise MalformedDocument("attachment id must be 32 lowercase hex digits")
+        attachment_id = str(entry["id"])
+        file = _file(entry, attachment_path(tip_id, attachment_id))
+        out.append(BundleAttachment(file.path, file.size, file.sha256, attachment_id))
+    return tuple(out)
+
+
+def _string(raw: Mapping[str, object], key: str, what: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str):
+        raise MalformedDocument(f"{what} {key} must be a string")
+    return value
+
+
+def _optional_string(raw: Mapping[str, object], key: str, what: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MalformedDocument(f"{what} {key} must be a string or null")
+    return value
+
+
+def _message(raw: object, tip_id: str) -> BundleMessage:
+    if not isinstance(raw, Mapping) or not _is_id(raw.get("id")):
+        raise MalformedDocument("message id must be 32 lowercase hex digits")
+    message_id = str(raw["id"])
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in MESSAGE_KINDS:
+        raise MalformedDocument("message kind must be 'followup' or 'reply'")
+    if raw.get("path") != message_path(tip_id, message_id):
+        raise MalformedDocument("message path does not match its tip and id")
+    sealed_by = raw.get("sealed_by")
+    if not isinstance(sealed_by, str) or sealed_by not in MESSAGE_SEALED_BY:
+        raise MalformedDocument("message sealed_by must be 'browser', 'server' or 'reviewer'")
+    file = _file(raw)
+    return BundleMessage(
+        file.path,
+        file.size,
+        file.sha256,
+        message_id,
+        MessageKind(kind),
+        _string(raw, "received", "message"),
+        SealedBy(sealed_by),
+        _attachments(raw.get("attachments", []), tip_id, "message"),
+    )
+
+
+def parse_tip(raw: object) -> BundleTip:
+    """One tip entry of a manifest (also how the review CLI reads its stored copy of one)."""
+    if not isinstance(raw, Mapping) or not _is_id(raw.get("id")):
+        raise MalformedDocument("tip id must be 32 lowercase hex digits")
+    tip_id = str(raw["id"])
+    sealed_by = raw.get("sealed_by")
+    if not isinstance(sealed_by, str) or sealed_by not in TIP_SEALED_BY:
+        raise MalformedDocument("tip sealed_by must be 'browser' or 'server'")
+    payload = raw.get("payload")
+    if not isinstance(payload, Mapping):
+        raise MalformedDocument("tip has no payload entry")
+    source = raw.get("source_recipient")
+    if source is not None and not (isinstance(source, str) and source.startswith("age1")):
+        raise MalformedDocument("tip source_recipient must be an age recipient or null")
+    messages = raw.get("messages", [])
+    if not isinstance(messages, list) or not isinstance(raw.get("attachments", []), list):
+        raise MalformedDocument("tip messages and attachments must be lists")
+    return BundleTip(
+        tip_id,
+        _string(raw, "received", "tip"),
+        SealedBy(sealed_by),
+        _optional_string(raw, "key_fingerprint", "tip"),
+        _file(payload, payload_path(tip_id)),
+        _attachments(raw.get("attachments", []), tip_id, "tip"),
+        source,
+        tuple(_message(message, tip_id) for message in messages),
+    )
+
+
+def validate_body(body: object) -> BundleManifest:
+    """The manifest body, typed, or MalformedDocument (also for a malformed ``policy``)."""
+    if not isinstance(body, Mapping) or body.get("type") != DOCUMENT_TYPE or body.get("v") != VERSION:
+        raise MalformedDocument("not a tipbox export manifest v1")
+    raw_tips = body.get("tips")
+    if not isinstance(raw_tips, list):
+        raise MalformedDocument("export manifest has no tip list")
+    tips = tuple(parse_tip(tip) for tip in raw_tips)
+    # the server's retention policy: the CLI checks holds against it
+    policy = Policy.from_document(body["policy"]) if "policy" in body else None
+    reviewers = body.get("reviewers", [])
+    if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.startswith("age1") for r in reviewers):
+        raise MalformedDocument("reviewers must be a list of age recipients")
+    manifest = BundleManifest(
+        VERSION,
+        _string(body, "created", "export manifest"),
+        _optional_string(body, "since", "export manifest"),
+        tips,
+        tuple(reviewers) if "reviewers" in body else None,
+        policy,
+    )
+    seen: set[str] = set()
+    for entry in manifest.files():
+        if entry.path in seen:
+            raise MalformedDocument("invalid or duplicate file path in manifest")
+        seen.add(entry.path)
+    return manifest
+
+
+# --- writing -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -71,78 +324,21 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def _files_in(body: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    for tip in body["tips"]:
-        yield tip["payload"]
-        yield from tip.get("attachments", [])
-        for message in tip.get("messages", []):
-            yield message
-            yield from message.get("attachments", [])
-
-
-def validate_body(body: Any) -> dict[str, Any]:
-    if not isinstance(body, Mapping) or body.get("type") != DOCUMENT_TYPE or body.get("v") != VERSION:
-        raise MalformedDocument("not a tipbox export manifest v1")
-    if not isinstance(body.get("tips"), list):
-        raise MalformedDocument("export manifest has no tip list")
-    seen: set[str] = set()
-    for tip in body["tips"]:
-        if not isinstance(tip, Mapping) or not re.fullmatch(_ID, str(tip.get("id", ""))):
-            raise MalformedDocument("tip id must be 32 lowercase hex digits")
-        if tip.get("sealed_by") not in ("browser", "server"):
-            raise MalformedDocument("tip sealed_by must be 'browser' or 'server'")
-        if not isinstance(tip.get("payload"), Mapping):
-            raise MalformedDocument("tip has no payload entry")
-        source = tip.get("source_recipient")
-        if source is not None and not (isinstance(source, str) and source.startswith("age1")):
-            raise MalformedDocument("tip source_recipient must be an age recipient or null")
-        _check_messages(tip)
-    if "policy" in body:
-        Policy.from_document(body["policy"])  # the server's retention policy: the CLI checks holds against it
-    reviewers = body.get("reviewers", [])
-    if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.startswith("age1") for r in reviewers):
-        raise MalformedDocument("reviewers must be a list of age recipients")
-    for entry in _files_in(body):
-        path = entry.get("path")
-        if not isinstance(path, str) or not _MEMBER.match(path) or path in seen:
-            raise MalformedDocument("invalid or duplicate file path in manifest")
-        seen.add(path)
-        if not isinstance(entry.get("size"), int) or entry["size"] < 0:
-            raise MalformedDocument("invalid file size in manifest")
-        if not isinstance(entry.get("sha256"), str) or not _HEX64.match(entry["sha256"]):
-            raise MalformedDocument("invalid sha256 in manifest")
-    return dict(body)
-
-
-def _check_messages(tip: Mapping[str, Any]) -> None:
-    messages = tip.get("messages", [])
-    if not isinstance(messages, list) or not isinstance(tip.get("attachments", []), list):
-        raise MalformedDocument("tip messages and attachments must be lists")
-    for message in messages:
-        if not isinstance(message, Mapping) or not re.fullmatch(_ID, str(message.get("id", ""))):
-            raise MalformedDocument("message id must be 32 lowercase hex digits")
-        if message.get("kind") not in MESSAGE_KINDS:
-            raise MalformedDocument("message kind must be 'followup' or 'reply'")
-        if message.get("path") != message_path(tip["id"], message["id"]):
-            raise MalformedDocument("message path does not match its tip and id")
-        if not isinstance(message.get("attachments", []), list):
-            raise MalformedDocument("message attachments must be a list")
-
-
 def write_bundle(
     out: BinaryIO,
-    body: Mapping[str, Any],
+    body: Mapping[str, object],
     files: Iterable[BundleFile],
     key: nacl.signing.SigningKey,
 ) -> None:
-    """Write a signed bundle; ``files`` must match the manifest, in order."""
-    manifest = canonical_json(sign_document(validate_body(body), CONTEXT_EXPORT_MANIFEST, key))
-    expected = {e["path"]: e for e in _files_in(body)}
+    """Write a signed bundle; ``files`` must match the manifest, in order. The body is signed as given."""
+    manifest = body if isinstance(body, BundleManifest) else validate_body(body)
+    signed = canonical_json(sign_document(dict(body), CONTEXT_EXPORT_MANIFEST, key))
+    expected = {e.path: e for e in manifest.files()}
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
-        tar.addfile(_tarinfo(MANIFEST, len(manifest)), io.BytesIO(manifest))
+        tar.addfile(_tarinfo(MANIFEST, len(signed)), io.BytesIO(signed))
         for file in files:
             entry = expected.pop(file.path, None)
-            if entry is None or entry["size"] != file.size or entry["sha256"] != file.sha256:
+            if entry is None or entry.size != file.size or entry.sha256 != file.sha256:
                 raise BundleInvalid("file does not match the manifest being written")
             with file.open() as handle:
                 tar.addfile(_tarinfo(file.path, file.size), handle)
@@ -150,11 +346,19 @@ def write_bundle(
         raise BundleInvalid("manifest lists files that were not written")
 
 
+# --- reading -------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class VerifiedBundle:
     path: Path
-    body: dict[str, Any]
+    manifest: BundleManifest
     signer: str  # base64 Ed25519 key that signed the manifest
+
+    @property
+    def body(self) -> BundleManifest:
+        """The manifest under its older name (it reads as the signed body's JSON, too)."""
+        return self.manifest
 
     def open_member(self, member: str) -> bytes:
         """Read one verified member (small files: payloads, messages)."""
@@ -173,8 +377,8 @@ class VerifiedBundle:
                 dst.write(chunk)
 
 
-def read_manifest(path: Path, trusted_keys: Collection[str] | None) -> tuple[dict[str, Any], str]:
-    """Return (verified body, signer key) from a bundle's first member."""
+def read_manifest(path: Path, trusted_keys: Collection[str] | None) -> tuple[BundleManifest, str]:
+    """Return (verified manifest, signer key) from a bundle's first member."""
     try:
         with tarfile.open(path, mode="r:") as tar:
             first = tar.next()
@@ -192,13 +396,14 @@ def read_manifest(path: Path, trusted_keys: Collection[str] | None) -> tuple[dic
     except MalformedJSON:
         raise MalformedDocument("manifest is not JSON") from None
     body = verify_document(document, CONTEXT_EXPORT_MANIFEST, trusted_keys)
-    return validate_body(body), document["signature"]["key"]
+    signer: str = document["signature"]["key"]
+    return validate_body(body), signer
 
 
 def verify_bundle(path: Path, trusted_keys: Collection[str] | None) -> VerifiedBundle:
     """Check signature, then every member's presence, size and SHA-256."""
-    body, signer = read_manifest(path, trusted_keys)
-    expected = {e["path"]: e for e in _files_in(body)}
+    manifest, signer = read_manifest(path, trusted_keys)
+    expected = {e.path: e for e in manifest.files()}
     try:
         with tarfile.open(path, mode="r:") as tar:
             tar.next()  # manifest, already verified
@@ -206,17 +411,36 @@ def verify_bundle(path: Path, trusted_keys: Collection[str] | None) -> VerifiedB
                 entry = expected.pop(member.name, None)
                 if entry is None or not member.isfile():
                     raise BundleInvalid("bundle holds a file its manifest does not list")
-                if member.size != entry["size"]:
+                if member.size != entry.size:
                     raise BundleInvalid("a file's size differs from the manifest")
                 handle = tar.extractfile(member)
                 assert handle is not None
                 digest = hashlib.sha256()
                 while chunk := handle.read(_READ):
                     digest.update(chunk)
-                if digest.hexdigest() != entry["sha256"]:
+                if digest.hexdigest() != entry.sha256:
                     raise BundleInvalid("a file's SHA-256 differs from the manifest")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BundleInvalid(f"bundle is truncated or corrupted ({type(exc).__name__})") from None
     if expected:
         raise BundleInvalid("bundle is missing files its manifest lists")
-    return VerifiedBundle(Path(path), body, signer)
+    return VerifiedBundle(Path(path), manifest, signer)
+
+
+__all__ = [
+    "BundleAttachment",
+    "BundleFile",
+    "BundleFileEntry",
+    "BundleManifest",
+    "BundleMessage",
+    "BundleTip",
+    "VerifiedBundle",
+    "attachment_path",
+    "message_path",
+    "parse_tip",
+    "payload_path",
+    "read_manifest",
+    "validate_body",
+    "verify_bundle",
+    "write_bundle",
+]

@@ -112,7 +112,7 @@ def seal(src: BinaryIO, dst: BinaryIO, recipients: Sequence[str | Recipient]) ->
     parsed = _recipients(recipients)
     source, sink = _Watched(src), _Watched(dst)
     try:
-        pyrage.encrypt_io(source, sink, parsed)
+        pyrage.encrypt_io(source, sink, parsed)  # type: ignore[arg-type]  # _Watched has the methods pyrage calls
     except (pyrage.EncryptError, OSError):
         _reraise_caller_error(source, sink)
         raise
@@ -194,7 +194,7 @@ def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[str | Identit
     """
     ids = _identities(identities)
     source = _Watched(src)
-    stream = _validated(source)  # type: ignore[arg-type]
+    stream = _validated(source)
     sink = _Watched(dst)
     _decrypt(stream, sink, ids, source, sink)
 

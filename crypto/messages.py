@@ -12,30 +12,60 @@ padding, one age file. Only the recipients differ:
 The server never holds a key that opens either, except in the JS-off status
 page, which derives the source's identity from the typed receipt in memory for
 one response.
+
+Parsing (:func:`parse`, :func:`open_message`) returns a frozen
+:class:`MessageDocument`, like a tip's :class:`crypto.payload.TipDocument`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
 from . import envelope, padding
+from .documents import FrozenJSON, JSONDocument, JSONObject, frozen_members, no_members, thawed
 from .errors import MalformedPayload, UnknownPayloadVersion
-from .payload import LANGUAGES, MAX_PAYLOAD_BYTES, check_attachments, parse_json
+from .payload import LANGUAGES, MAX_PAYLOAD_BYTES, AttachmentEntry, parse_attachments, parse_json
 from .signing import canonical_json
-from .vocabulary import MESSAGE_SEALERS, MessageKind
+from .vocabulary import MESSAGE_SEALERS, Language, MessageKind, SealedBy
 
 VERSION = 1
 DOCUMENT_TYPE = "tipbox-message"
-REPLY = MessageKind.REPLY.value
-FOLLOWUP = MessageKind.FOLLOWUP.value
+REPLY = MessageKind.REPLY
+FOLLOWUP = MessageKind.FOLLOWUP
 # Who sealed each kind: a reply only ever comes from a reviewer's workstation.
-SEALED_BY = {kind.value: tuple(s.value for s in sealers) for kind, sealers in MESSAGE_SEALERS.items()}
+SEALED_BY: Mapping[MessageKind, tuple[SealedBy, ...]] = MESSAGE_SEALERS
 MAX_TEXT_CHARS = 20_000
+_MEMBERS = frozenset({"v", "type", "kind", "lang", "sealed_by", "text", "attachments"})
 
 
-def validate(document: Any) -> dict[str, Any]:
-    """Check a decoded message against v1; return it as a dict."""
+@dataclass(frozen=True, eq=False)
+class MessageDocument(JSONDocument):
+    """A valid v1 reply or follow-up (FORMAT.md §13); reads as its JSON object too (see :mod:`crypto.documents`)."""
+
+    version: int
+    kind: MessageKind
+    lang: Language
+    sealed_by: SealedBy
+    text: str  # untrusted: a source's words, or a reviewer's
+    attachments: tuple[AttachmentEntry, ...]  # always empty for a reply
+    extra: Mapping[str, FrozenJSON] = field(default_factory=no_members)  # top-level members this reader ignores
+
+    def as_document(self) -> JSONObject:
+        return {
+            **thawed(self.extra),
+            "v": self.version,
+            "type": DOCUMENT_TYPE,
+            "kind": self.kind.value,
+            "lang": self.lang.value,
+            "sealed_by": self.sealed_by.value,
+            "text": self.text,
+            "attachments": [a.as_document() for a in self.attachments],
+        }
+
+
+def parse(document: object) -> MessageDocument:
+    """Check a decoded message against v1; return it typed."""
     if not isinstance(document, Mapping):
         raise MalformedPayload("message is not a JSON object")
     version = document.get("v")
@@ -45,33 +75,37 @@ def validate(document: Any) -> dict[str, Any]:
         raise UnknownPayloadVersion(f"message version {version} is not supported (this reader knows {VERSION})")
     if document.get("type") != DOCUMENT_TYPE:
         raise MalformedPayload("not a tipbox message")
-    kind = document.get("kind")
-    if kind not in SEALED_BY:
+    kind_code = document.get("kind")
+    if not isinstance(kind_code, str) or kind_code not in SEALED_BY:
         raise MalformedPayload("message kind must be 'reply' or 'followup'")
-    if document.get("sealed_by") not in SEALED_BY[kind]:
-        raise MalformedPayload(f"a {kind} cannot be sealed by {document.get('sealed_by')!r}")
-    if document.get("lang") not in LANGUAGES:
+    kind = MessageKind(kind_code)
+    sealed_by = document.get("sealed_by")
+    if not isinstance(sealed_by, str) or sealed_by not in SEALED_BY[kind]:
+        raise MalformedPayload(f"a {kind.value} cannot be sealed by {sealed_by!r}")
+    lang = document.get("lang")
+    if not isinstance(lang, str) or lang not in LANGUAGES:
         raise MalformedPayload("message language must be 'id' or 'en'")
     text = document.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
         raise MalformedPayload(f"message text must be 1 to {MAX_TEXT_CHARS} characters")
-    attachments = document.get("attachments")
-    check_attachments(attachments)
-    if kind == REPLY and attachments:
+    attachments = parse_attachments(document.get("attachments"))
+    if kind == MessageKind.REPLY and attachments:
         raise MalformedPayload("replies carry no attachments")
-    return dict(document)
+    return MessageDocument(
+        version, kind, Language(lang), SealedBy(sealed_by), text, attachments, frozen_members(document, _MEMBERS)
+    )
 
 
 def build(
-    kind: str,
+    kind: MessageKind | str,
     text: str,
     *,
-    lang: str,
-    sealed_by: str,
-    attachments: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
+    lang: Language | str,
+    sealed_by: SealedBy | str,
+    attachments: Sequence[AttachmentEntry | Mapping[str, object]] = (),
+) -> MessageDocument:
     """Assemble and validate a v1 message (text is normalised as the form does: LF, trimmed)."""
-    return validate(
+    return parse(
         {
             "v": VERSION,
             "type": DOCUMENT_TYPE,
@@ -79,31 +113,35 @@ def build(
             "lang": lang,
             "sealed_by": sealed_by,
             "text": text.replace("\r\n", "\n").strip(),
-            "attachments": [dict(a) for a in attachments],
+            "attachments": [a.as_document() if isinstance(a, AttachmentEntry) else dict(a) for a in attachments],
         }
     )
 
 
-def encode(document: Mapping[str, Any]) -> bytes:
-    data = canonical_json(validate(document))
+def encode(document: MessageDocument | Mapping[str, object]) -> bytes:
+    """Canonical JSON bytes of a valid message, *before* padding."""
+    typed = document if isinstance(document, MessageDocument) else parse(document)
+    data = canonical_json(typed.as_document())
     if len(data) > MAX_PAYLOAD_BYTES:
         raise MalformedPayload("message too large")
     return data
 
 
-def seal_message(document: Mapping[str, Any], recipients: Sequence[str | envelope.Recipient]) -> bytes:
+def seal_message(
+    document: MessageDocument | Mapping[str, object], recipients: Sequence[str | envelope.Recipient]
+) -> bytes:
     """Encode, pad and seal a message: the bytes the server stores."""
     return envelope.seal_bytes(padding.pad(encode(document)), recipients)
 
 
 def open_message(
-    sealed: bytes, identities: Sequence[str | envelope.Identity], kind: str | None = None
-) -> dict[str, Any]:
+    sealed: bytes, identities: Sequence[str | envelope.Identity], kind: MessageKind | str | None = None
+) -> MessageDocument:
     """Open, unpad and decode a sealed message; with ``kind``, refuse any other kind."""
-    document = validate(parse_json(padding.unpad(envelope.open_bytes(sealed, identities))))
-    if kind is not None and document["kind"] != kind:
-        raise MalformedPayload(f"expected a {kind}, found a {document['kind']}")
+    document = parse(parse_json(padding.unpad(envelope.open_bytes(sealed, identities))))
+    if kind is not None and document.kind != kind:
+        raise MalformedPayload(f"expected a {kind}, found a {document.kind.value}")
     return document
 
 
-__all__ = ["FOLLOWUP", "REPLY", "build", "encode", "open_message", "seal_message", "validate"]
+__all__ = ["FOLLOWUP", "REPLY", "MessageDocument", "build", "encode", "open_message", "parse", "seal_message"]

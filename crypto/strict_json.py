@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import MalformedJSON
@@ -54,6 +55,7 @@ def depth(value: Any) -> int:
     deepest, stack = 0, [(value, 0)]
     while stack:
         item, level = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

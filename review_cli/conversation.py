@@ -21,37 +21,36 @@ What the workspace keeps for them:
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from crypto import envelope, messages
+from crypto.bundle import BundleAttachment, BundleMessage
+from crypto.documents import JSONObject
 from crypto.errors import NoMatchingIdentity, TipboxCryptoError
+from crypto.messages import MessageDocument
+from crypto.payload import AttachmentEntry, TipDocument
+from crypto.vocabulary import Language, MessageKind, SealedBy
 
 from . import server_facts
+from .dispositions_state import SentReply
 from .errors import InputError, NotSealedToYou, StateConflict, VerificationError
-from .tips import read_verified, short
-from .workspace import TIP_ID, Keys, Workspace, iso, open_record, seal_record, write_atomic
+from .records import Fields, RecordKind
+from .tips import read_verified
+from .workspace import TIP_ID, Keys, TipMeta, Workspace, iso, short, write_atomic
 
-SOURCES_TYPE = "tipbox-review-sources"
-REPLIES_TYPE = "tipbox-review-replies"
-RECORD_VERSION = 1
-MESSAGE_KEYS = ("id", "kind", "received", "sealed_by", "path", "size", "sha256", "attachments")
+SOURCES = RecordKind("tipbox-review-sources", 1, "import the bundles again into a new workspace")
+REPLIES = RecordKind("tipbox-review-replies", 1, "restore it from a backup")
 MAX_TEXT = messages.MAX_TEXT_CHARS
+KIND_NAMES = {MessageKind.FOLLOWUP: "follow-up", MessageKind.REPLY: "reply"}
 
 
-def message_entry(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A message's signed manifest entry, as kept in meta.json (no content)."""
-    entry = {k: raw.get(k) for k in MESSAGE_KEYS}
-    entry["attachments"] = [dict(a) for a in raw.get("attachments") or []]
-    return entry
-
-
-def kind_name(kind: str) -> str:
-    return "follow-up" if kind == messages.FOLLOWUP else "reply"
+def kind_name(kind: MessageKind) -> str:
+    return KIND_NAMES[kind]
 
 
 # --- source recipients (sealed) -------------------------------------------------------------------
@@ -63,92 +62,116 @@ def load_sources(ws: Workspace, keys: Keys) -> dict[str, str]:
         data = ws.sources_file.read_bytes()
     except FileNotFoundError:
         return {}
-    record = open_record(data, keys, "the source recipients record")
-    sources = record.get("sources")
-    if record.get("type") != SOURCES_TYPE or record.get("v") != RECORD_VERSION or not isinstance(sources, dict):
-        raise StateConflict("the source recipients record is damaged; import the bundles again into a new workspace")
-    return dict(sources)
+    return SOURCES.open(data, keys, "the source recipients record").strings("sources")
 
 
 def save_sources(ws: Workspace, keys: Keys, sources: Mapping[str, str]) -> None:
-    record = {"type": SOURCES_TYPE, "v": RECORD_VERSION, "sources": dict(sorted(sources.items()))}
-    write_atomic(ws.sources_file, seal_record(record, keys))
+    write_atomic(ws.sources_file, SOURCES.seal({"sources": dict(sorted(sources.items()))}, keys))
 
 
 # --- stored messages ------------------------------------------------------------------------------
 
 
-def open_stored_message(ws: Workspace, keys: Keys, tip_id: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+def open_stored_message(ws: Workspace, keys: Keys, tip_id: str, entry: BundleMessage) -> MessageDocument:
     """A message from the workspace, checked against its signed entry, then opened in memory."""
-    what = f"a {kind_name(str(entry.get('kind')))} of tip {short(tip_id)}"
-    data = read_verified(ws.message_path(tip_id, entry["id"]), entry, what)
+    what = f"a {kind_name(entry.kind)} of tip {short(tip_id)}"
+    data = read_verified(ws.message_path(tip_id, entry.id), entry, what)
     return open_message_bytes(data, keys, tip_id, entry)
 
 
-def open_message_bytes(data: bytes, keys: Keys, tip_id: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+def open_message_bytes(data: bytes, keys: Keys, tip_id: str, entry: BundleMessage) -> MessageDocument:
     """Open a sealed message of the kind its manifest entry says; a one-line error otherwise."""
-    kind = entry.get("kind")
-    what = f"{kind_name(str(kind))} {str(entry.get('id'))[:8]} of tip {short(tip_id)}"
+    what = f"{kind_name(entry.kind)} {entry.id[:8]} of tip {short(tip_id)}"
     try:
-        document = messages.open_message(data, [keys.age], kind=kind)
+        document = messages.open_message(data, [keys.age], kind=entry.kind)
     except NoMatchingIdentity:
         raise NotSealedToYou(f"{what} was not sealed to your key (sealed to someone else)") from None
     except TipboxCryptoError as exc:
         raise VerificationError(f"{what} cannot be opened: {exc}") from None
-    if kind == messages.FOLLOWUP:
-        in_message = sorted(a["id"] for a in document["attachments"])
-        in_bundle = sorted(str(a.get("id")) for a in entry.get("attachments") or [])
+    if entry.kind == MessageKind.FOLLOWUP:
+        in_message = sorted(a.id for a in document.attachments)
+        in_bundle = sorted(a.id for a in entry.attachments)
         if in_message != in_bundle:
             raise VerificationError(f"{what}: its attachment list does not match the bundle's")
     return document
 
 
 def all_attachments(
-    ws: Workspace, keys: Keys, tip_id: str, meta: Mapping[str, Any], document: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(meta, document) whose ``attachments`` list the tip's own and then every follow-up's.
+    ws: Workspace, keys: Keys, meta: TipMeta, document: TipDocument
+) -> tuple[list[AttachmentEntry], list[BundleAttachment]]:
+    """(content entries, sealed entries) of the tip's own attachments and then every follow-up's.
 
-    The shape review_cli/extract.py reads (the sealed entries from the manifest,
-    the content entries from the opened tip and follow-ups), so `attachments`
+    What review_cli/extract.py reads (the content entries from the opened tip
+    and follow-ups, the sealed ones from the signed manifest), so `attachments`
     extracts follow-up files too; each follow-up is opened and checked first.
     """
-    sealed = [dict(a) for a in meta.get("attachments") or []]
-    content = [dict(a) for a in document.get("attachments") or []]
-    for entry in meta.get("messages") or []:
-        if entry.get("kind") != messages.FOLLOWUP or not entry.get("attachments"):
+    content, sealed = list(document.attachments), list(meta.attachments)
+    for entry in meta.messages:
+        if entry.kind != MessageKind.FOLLOWUP or not entry.attachments:
             continue
-        followup = open_stored_message(ws, keys, tip_id, entry)
-        sealed += [dict(a) for a in entry["attachments"]]
-        content += [dict(a) for a in followup["attachments"]]
-    return {**meta, "attachments": sealed}, {**document, "attachments": content}
+        followup = open_stored_message(ws, keys, meta.id, entry)
+        sealed += entry.attachments
+        content += followup.attachments
+    return content, sealed
 
 
 # --- replies --------------------------------------------------------------------------------------
 
 
-def _new_replies_record(tip_id: str) -> dict[str, Any]:
-    return {"type": REPLIES_TYPE, "v": RECORD_VERSION, "tip_id": tip_id, "replies": []}
+@dataclass(frozen=True)
+class StoredReply:
+    """A reply written with `tipbox-review reply`, kept as the age file that will be sent."""
+
+    id: str
+    created: str
+    by: str  # fingerprint of the reviewer's signing key
+    lang: str
+    recipients: tuple[str, ...]  # the source's, then the reviewers' it was sealed to
+    sealed: bytes
+
+    def as_json(self) -> JSONObject:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "by": self.by,
+            "lang": self.lang,
+            "recipients": list(self.recipients),
+            "message": base64.b64encode(self.sealed).decode("ascii"),
+        }
+
+    @classmethod
+    def read(cls, raw: Fields) -> StoredReply:
+        try:
+            sealed = base64.b64decode(raw.text("message"), validate=True)
+        except (binascii.Error, ValueError):
+            raise raw.error("a reply's message is not base64") from None
+        recipients = raw.texts("recipients")
+        return cls(raw.text("id"), raw.text("created"), raw.text("by"), raw.text("lang"), recipients, sealed)
 
 
-def load_replies(ws: Workspace, keys: Keys, tip_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RepliesRecord:
+    tip_id: str
+    replies: tuple[StoredReply, ...] = ()
+
+    def seal(self, keys: Keys) -> bytes:
+        return REPLIES.seal({"tip_id": self.tip_id, "replies": [r.as_json() for r in self.replies]}, keys)
+
+
+def load_replies(ws: Workspace, keys: Keys, tip_id: str) -> RepliesRecord:
     try:
         data = ws.replies_path(tip_id).read_bytes()
     except FileNotFoundError:
-        return _new_replies_record(tip_id)
-    record = open_record(data, keys, f"the replies record of tip {short(tip_id)}")
-    if (
-        record.get("type") != REPLIES_TYPE
-        or record.get("v") != RECORD_VERSION
-        or record.get("tip_id") != tip_id
-        or not isinstance(record.get("replies"), list)
-    ):
-        raise StateConflict(f"the replies record of tip {short(tip_id)} is damaged or belongs to another tip")
-    return record
+        return RepliesRecord(tip_id)
+    raw = REPLIES.open(data, keys, f"the replies record of tip {short(tip_id)}")
+    if raw.value("tip_id") != tip_id:
+        raise raw.error("it belongs to another tip")
+    return RepliesRecord(tip_id, tuple(StoredReply.read(item) for item in raw.items("replies")))
 
 
-def save_replies(ws: Workspace, keys: Keys, record: Mapping[str, Any]) -> None:
+def save_replies(ws: Workspace, keys: Keys, record: RepliesRecord) -> None:
     ws.replies_dir.mkdir(mode=0o700, exist_ok=True)
-    write_atomic(ws.replies_path(record["tip_id"]), seal_record(record, keys))
+    write_atomic(ws.replies_path(record.tip_id), record.seal(keys))
 
 
 def replied_tips(ws: Workspace) -> list[str]:
@@ -196,39 +219,29 @@ def check_text(text: str) -> str:
     return normalised
 
 
-@dataclass
+@dataclass(frozen=True)
 class WrittenReply:
     id: str
     tip_id: str
     recipients: list[str]
-    lang: str
+    lang: Language
 
 
 def write_reply(
-    ws: Workspace, keys: Keys, tip_id: str, text: str, lang: str, recipients: Sequence[str], now: datetime
+    ws: Workspace, keys: Keys, tip_id: str, text: str, lang: Language, recipients: Sequence[str], now: datetime
 ) -> WrittenReply:
     """Seal a reply to ``recipients`` and keep it in the workspace as pending."""
-    document = messages.build(messages.REPLY, check_text(text), lang=lang, sealed_by="reviewer")
+    document = messages.build(MessageKind.REPLY, check_text(text), lang=lang, sealed_by=SealedBy.REVIEWER)
     sealed = messages.seal_message(document, list(recipients))
     # Prove the reviewer can read what is about to be sent.
-    messages.open_message(sealed, [keys.age], kind=messages.REPLY)
+    messages.open_message(sealed, [keys.age], kind=MessageKind.REPLY)
     record = load_replies(ws, keys, tip_id)
-    reply_id = secrets.token_hex(16)
-    record["replies"].append(
-        {
-            "id": reply_id,
-            "created": iso(now),
-            "by": keys.fingerprint,
-            "lang": lang,
-            "recipients": list(recipients),
-            "message": base64.b64encode(sealed).decode("ascii"),
-        }
-    )
-    save_replies(ws, keys, record)
-    return WrittenReply(reply_id, tip_id, list(recipients), lang)
+    reply = StoredReply(secrets.token_hex(16), iso(now), keys.fingerprint, lang.value, tuple(recipients), sealed)
+    save_replies(ws, keys, RepliesRecord(tip_id, (*record.replies, reply)))
+    return WrittenReply(reply.id, tip_id, list(recipients), lang)
 
 
-def discard_reply(ws: Workspace, keys: Keys, tip_id: str, prefix: str, sent: Mapping[str, Any]) -> str:
+def discard_reply(ws: Workspace, keys: Keys, tip_id: str, prefix: str, sent: Mapping[str, SentReply]) -> str:
     """Remove a pending reply (id or a prefix of at least 4 characters); return its id.
 
     A reply a dispositions export already carried cannot be taken back here: it
@@ -236,24 +249,23 @@ def discard_reply(ws: Workspace, keys: Keys, tip_id: str, prefix: str, sent: Map
     """
     record = load_replies(ws, keys, tip_id)
     needle = prefix.strip().lower()
-    matches = [r for r in record["replies"] if len(needle) >= 4 and str(r.get("id", "")).startswith(needle)]
+    matches = [r for r in record.replies if len(needle) >= 4 and r.id.startswith(needle)]
     if len(matches) != 1:
         raise InputError(
             f"tip {short(tip_id)} has {'no' if not matches else 'more than one'} written reply starting with "
             f"{needle[:32]!r}; `show` lists them"
         )
     [reply] = matches
-    if reply["id"] in sent:
+    if reply.id in sent:
         raise StateConflict(
-            f"reply {reply['id'][:8]} was already exported in dispositions file {sent[reply['id']]['file'][:8]}; "
+            f"reply {reply.id[:8]} was already exported in dispositions file {sent[reply.id].file[:8]}; "
             "it cannot be discarded (ask the operator not to import that file if it has not been)"
         )
-    record["replies"] = [r for r in record["replies"] if r is not reply]
-    save_replies(ws, keys, record)
-    return reply["id"]
+    save_replies(ws, keys, RepliesRecord(tip_id, tuple(r for r in record.replies if r is not reply)))
+    return reply.id
 
 
-@dataclass
+@dataclass(frozen=True)
 class OutgoingReply:
     id: str
     tip_id: str
@@ -261,7 +273,7 @@ class OutgoingReply:
     resealed: bool = False
 
 
-def pending_replies(ws: Workspace, keys: Keys, sent: Mapping[str, Any]) -> list[OutgoingReply]:
+def pending_replies(ws: Workspace, keys: Keys, sent: Mapping[str, SentReply]) -> list[OutgoingReply]:
     """Every written reply not yet carried by a dispositions export, sealed to the current recipients.
 
     A reply written before a newer bundle changed the reviewers list is opened
@@ -272,43 +284,47 @@ def pending_replies(ws: Workspace, keys: Keys, sent: Mapping[str, Any]) -> list[
     sources: dict[str, str] | None = None
     for tip_id in replied_tips(ws):
         record = load_replies(ws, keys, tip_id)
-        changed = False
-        for reply in record["replies"]:
-            if reply.get("id") in sent:
+        kept: list[StoredReply] = []
+        for reply in record.replies:
+            if reply.id in sent:
+                kept.append(reply)
                 continue
-            sealed = base64.b64decode(reply["message"])
             if sources is None:
                 sources = load_sources(ws, keys)
             recipients = reply_recipients(ws, keys, tip_id, sources)
-            resealed = False
-            if sorted(recipients) != sorted(reply.get("recipients") or []):
-                try:
-                    document = messages.open_message(sealed, [keys.age], kind=messages.REPLY)
-                except TipboxCryptoError as exc:
-                    raise VerificationError(
-                        f"pending reply {str(reply.get('id'))[:8]} of tip {short(tip_id)} cannot be opened: {exc}"
-                    ) from None
-                sealed = messages.seal_message(document, recipients)
-                reply["recipients"] = recipients
-                reply["message"] = base64.b64encode(sealed).decode("ascii")
-                changed = resealed = True
-            out.append(OutgoingReply(reply["id"], tip_id, sealed, resealed))
-        if changed:
-            save_replies(ws, keys, record)
+            resealed = sorted(recipients) != sorted(reply.recipients)
+            if resealed:
+                reply = _resealed(reply, tip_id, keys, recipients)
+            kept.append(reply)
+            out.append(OutgoingReply(reply.id, tip_id, reply.sealed, resealed))
+        if tuple(kept) != record.replies:
+            save_replies(ws, keys, RepliesRecord(tip_id, tuple(kept)))
     return out
+
+
+def _resealed(reply: StoredReply, tip_id: str, keys: Keys, recipients: list[str]) -> StoredReply:
+    try:
+        document = messages.open_message(reply.sealed, [keys.age], kind=MessageKind.REPLY)
+    except TipboxCryptoError as exc:
+        what = f"pending reply {reply.id[:8]} of tip {short(tip_id)}"
+        raise VerificationError(f"{what} cannot be opened: {exc}") from None
+    sealed = messages.seal_message(document, recipients)
+    return StoredReply(reply.id, reply.created, reply.by, reply.lang, tuple(recipients), sealed)
 
 
 # --- the thread `show` prints ---------------------------------------------------------------------
 
+RECEIVED, PUBLISHED, SENT, PENDING = "received", "published", "sent", "pending"
+
 
 @dataclass
 class ThreadItem:
-    kind: str  # "followup" | "reply"
+    kind: MessageKind
     id: str
-    state: str  # "received" (a follow-up), "published" (in a bundle), "sent" (exported), "pending"
+    state: str  # RECEIVED (a follow-up), PUBLISHED (a reply in a bundle), SENT (exported), PENDING
     when: str | None  # the hour the server received it, or when the reply was written
-    sealed_by: str | None = None  # as the signed bundle says
-    document: dict[str, Any] | None = None
+    sealed_by: SealedBy | None = None  # as the signed bundle says
+    document: MessageDocument | None = None
     problem: str | None = None  # why it could not be opened (shown instead of the text)
     sent_in: str | None = None  # the dispositions file id that carried it
 
@@ -324,54 +340,55 @@ class Thread:
         return [i.problem for i in self.items if i.problem]
 
 
-def thread(ws: Workspace, keys: Keys, tip_id: str, meta: Mapping[str, Any], sent: Mapping[str, Any]) -> Thread:
+def thread(ws: Workspace, keys: Keys, meta: TipMeta, sent: Mapping[str, SentReply]) -> Thread:
     """Follow-ups and published replies from the bundles, then this reviewer's sent and pending replies."""
+    tip_id = meta.id
     result = Thread(tip_id, bool(load_sources(ws, keys).get(tip_id)))
     published: set[str] = set()
-    for entry in meta.get("messages") or []:
-        kind = entry.get("kind")
+    for entry in meta.messages:
         item = ThreadItem(
-            kind=kind,
-            id=entry["id"],
-            state="received" if kind == messages.FOLLOWUP else "published",
-            when=entry.get("received"),
-            sealed_by=entry.get("sealed_by"),
+            kind=entry.kind,
+            id=entry.id,
+            state=RECEIVED if entry.kind == MessageKind.FOLLOWUP else PUBLISHED,
+            when=entry.received,
+            sealed_by=entry.sealed_by,
         )
         try:
             item.document = open_stored_message(ws, keys, tip_id, entry)
         except VerificationError as exc:
             item.problem = str(exc)
-        published.add(entry["id"])
+        published.add(entry.id)
         result.items.append(item)
-    for reply in load_replies(ws, keys, tip_id)["replies"]:
-        if reply.get("id") in published:
+    for reply in load_replies(ws, keys, tip_id).replies:
+        if reply.id in published:
             continue  # the server published it: shown above, from the bundle
+        carried = sent.get(reply.id)
         item = ThreadItem(
-            kind=messages.REPLY,
-            id=reply["id"],
-            state="sent" if reply["id"] in sent else "pending",
-            when=reply.get("created"),
-            sealed_by="reviewer",
-            sent_in=(sent.get(reply["id"]) or {}).get("file") if reply["id"] in sent else None,
+            kind=MessageKind.REPLY,
+            id=reply.id,
+            state=SENT if carried is not None else PENDING,
+            when=reply.created,
+            sealed_by=SealedBy.REVIEWER,
+            sent_in=carried.file if carried is not None else None,
         )
         try:
-            item.document = messages.open_message(base64.b64decode(reply["message"]), [keys.age], kind=messages.REPLY)
-        except (TipboxCryptoError, ValueError) as exc:
-            item.problem = f"reply {reply['id'][:8]} of tip {short(tip_id)} cannot be opened: {exc}"
+            item.document = messages.open_message(reply.sealed, [keys.age], kind=MessageKind.REPLY)
+        except TipboxCryptoError as exc:
+            item.problem = f"reply {reply.id[:8]} of tip {short(tip_id)} cannot be opened: {exc}"
         result.items.append(item)
     return result
 
 
 __all__ = [
-    "MESSAGE_KEYS",
     "OutgoingReply",
+    "RepliesRecord",
+    "StoredReply",
     "Thread",
     "ThreadItem",
     "all_attachments",
     "check_text",
     "load_replies",
     "load_sources",
-    "message_entry",
     "open_message_bytes",
     "open_stored_message",
     "pending_replies",

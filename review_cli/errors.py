@@ -37,5 +37,14 @@ class StateConflict(ReviewError):
     exit_code = EXIT_CONFLICT
 
 
+class DamagedRecord(StateConflict):
+    """A workspace record cannot be used: it does not open with this identity, its padding or JSON is
+    broken, it is another kind of record or another tip's, or a newer tipbox-review wrote it.
+
+    One class, so one exit code, for every record (review_cli/records.py); the
+    message names the record and says what the reviewer can do.
+    """
+
+
 class NotSealedToYou(VerificationError):
     """A tip (or record) was sealed to other reviewers' keys, not this identity."""

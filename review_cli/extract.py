@@ -23,17 +23,19 @@ import re
 import secrets
 import unicodedata
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from crypto.attachments import ContentDigest, open_attachment, open_attachment_file
+from crypto.bundle import BundleAttachment
 from crypto.errors import TipboxCryptoError
+from crypto.payload import AttachmentEntry
 
 from .errors import InputError, StateConflict, VerificationError
-from .tips import read_verified, short
-from .workspace import Keys, Workspace, commit_exclusive
+from .tips import read_verified
+from .workspace import Keys, Workspace, commit_exclusive, short
 
 _BLOCK = 1024 * 1024
 _REPORT_EVERY = 1024 * 1024
@@ -149,7 +151,7 @@ def strip_metadata(path: Path) -> tuple[bool, str]:
                 image.load()
                 clean = ImageOps.exif_transpose(image)  # keep the picture upright once EXIF is gone
                 clean.info = {}
-                options: dict[str, Any] = {"quality": 95} if kind in ("JPEG", "WEBP") else {}
+                options: dict[str, int] = {"quality": 95} if kind in ("JPEG", "WEBP") else {}
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "wb") as handle:
                     clean.save(handle, format=kind, **options)
@@ -169,12 +171,12 @@ def strip_metadata(path: Path) -> tuple[bool, str]:
         temp.unlink(missing_ok=True)
 
 
-def plan(document: Mapping[str, Any], out_dir: Path) -> list[tuple[Mapping[str, Any], Path]]:
-    """(manifest entry, final path) per attachment; refuse if any final path exists."""
-    names = [safe_name(entry["name"], entry["id"]) for entry in document["attachments"]]
+def plan(content: Sequence[AttachmentEntry], out_dir: Path) -> list[tuple[AttachmentEntry, Path]]:
+    """(content entry, final path) per attachment; refuse if any final path exists."""
+    names = [safe_name(entry.name, entry.id) for entry in content]
     if len(set(names)) != len(names):  # same name and same id prefix: use the whole id
-        names = [safe_name(entry["name"], entry["id"], id_chars=32) for entry in document["attachments"]]
-    targets = [(entry, out_dir / name) for entry, name in zip(document["attachments"], names, strict=True)]
+        names = [safe_name(entry.name, entry.id, id_chars=32) for entry in content]
+    targets = [(entry, out_dir / name) for entry, name in zip(content, names, strict=True)]
     existing = [path.name for _, path in targets if path.exists()]
     if existing:
         raise StateConflict(f"{out_dir / existing[0]} already exists; refusing to overwrite (nothing was written)")
@@ -185,38 +187,40 @@ def extract(
     ws: Workspace,
     keys: Keys,
     tip_id: str,
-    meta: Mapping[str, Any],
-    document: Mapping[str, Any],
+    content: Sequence[AttachmentEntry],
+    sealed: Sequence[BundleAttachment],
     out_dir: Path,
     *,
     strip: bool = False,
     on_start: Callable[[str, int], None] = lambda name, total: None,
     on_bytes: Callable[[int], None] = lambda n: None,
 ) -> list[Extracted]:
-    if not document["attachments"]:
+    """Decrypt every attachment ``content`` lists (the opened tip's and follow-ups' manifests) from the sealed
+    files ``sealed`` lists (the signed bundle's entries), each checked against both."""
+    if not content:
         raise InputError(f"tip {short(tip_id)} has no attachments")
     if not out_dir.is_dir():
         raise InputError(f"{out_dir} is not a directory")
-    sealed = {a["id"]: a for a in meta.get("attachments", [])}
-    targets = plan(document, out_dir)
+    sealed_by_id = {a.id: a for a in sealed}
+    targets = plan(content, out_dir)
     results: list[tuple[Extracted, Path]] = []
     try:
         # Decrypt and verify everything first; name nothing until all of it verified.
         for number, (entry, final) in enumerate(targets, 1):
             what = f"attachment {number} of tip {short(tip_id)}"
-            sealed_entry = sealed.get(entry["id"])
-            source = ws.attachment_path(tip_id, entry["id"])
+            sealed_entry = sealed_by_id.get(entry.id)
+            source = ws.attachment_path(tip_id, entry.id)
             if sealed_entry is None or not source.is_file():
                 raise VerificationError(f"{what} is missing from the workspace; nothing was written")
-            if source.stat().st_size != sealed_entry["size"]:
+            if source.stat().st_size != sealed_entry.size:
                 read_verified(source, sealed_entry, what)
             temp = out_dir / f".tipbox-{secrets.token_hex(8)}.partial"
-            on_start(final.name, sealed_entry["size"])
+            on_start(final.name, sealed_entry.size)
             try:
-                decrypt_to(source, temp, keys, ContentDigest(entry["size"], entry["sha256"]), on_bytes)
+                decrypt_to(source, temp, keys, ContentDigest(entry.size, entry.sha256), on_bytes)
             except TipboxCryptoError as exc:
                 raise VerificationError(f"{what} failed verification: {exc}; nothing was written") from None
-            result = Extracted(entry["id"], final, entry["size"], entry["sha256"], entry["type"])
+            result = Extracted(entry.id, final, entry.size, entry.sha256, entry.media_type)
             results.append((result, temp))
             if strip:
                 result.stripped, result.note = strip_metadata(temp)

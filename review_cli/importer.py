@@ -9,9 +9,9 @@ Order of work, so that bad input touches nothing:
 3. read the bundle once more, re-checking each member's hash while copying
    (the file could change between two reads) into a staging directory inside
    the workspace, and open every new tip's payload and every new message
-   (FORMAT.md §13: a follow-up with crypto.messages.open_message(kind="followup")
+   (FORMAT.md §13: a follow-up with crypto.messages.open_message(kind=MessageKind.FOLLOWUP)
    and its attachment list compared with the bundle's, a reply with
-   kind="reply") in memory: a tip or message sealed to someone else, an
+   kind=MessageKind.REPLY) in memory: a tip or message sealed to someone else, an
    unknown version, an attachment list that does not match the bundle, refuse
    the whole import;
 4. only then move the files into place, the sealed source recipients
@@ -28,30 +28,31 @@ that differs from the one already imported).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import shutil
 import tarfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from crypto import bundle
+from crypto.bundle import BundleFileEntry, BundleManifest, BundleMessage, BundleTip
 from crypto.errors import BundleInvalid
+from crypto.payload import TipDocument
 from crypto.signing import key_fingerprint
+from crypto.vocabulary import MessageKind
 
 from . import conversation, server_facts
 from .errors import NotSealedToYou, StateConflict, VerificationError
-from .tips import Index, open_sealed_tip, short
-from .workspace import Keys, Workspace, write_atomic
+from .index import Index
+from .tips import open_sealed_tip
+from .workspace import Keys, TipMeta, Workspace, short
 
-ENTRY_KEYS = ("id", "received", "sealed_by", "key_fingerprint", "payload", "attachments")
 _COPY = 1024 * 1024
 
 
-@dataclass
+@dataclass(frozen=True)
 class Signer:
     key: str
     fingerprint: str
@@ -71,13 +72,13 @@ class ImportReport:
     followup_attachments: int = 0
     replies: int = 0  # new replies the server published
     skipped_messages: int = 0  # not sealed to this reviewer (with --skip-unreadable)
-    message_sealed_by_mismatch: list[str] = field(default_factory=list)  # "tip/message" ids
+    message_sealed_by_mismatch: list[tuple[str, str]] = field(default_factory=list)  # (tip id, message id)
     reviewers_updated: bool = False
 
 
 def check_signer(ws: Workspace, path: Path, expect_fingerprint: str | None) -> Signer:
     """Verify the manifest's signature and compare the signer with the pinned key."""
-    _body, key = bundle.read_manifest(path, None)
+    _manifest, key = bundle.read_manifest(path, None)
     fingerprint = key_fingerprint(key)
     pinned = ws.pinned_key()
     if pinned is not None and pinned != key:
@@ -94,98 +95,90 @@ def check_signer(ws: Workspace, path: Path, expect_fingerprint: str | None) -> S
     return Signer(key, fingerprint, pinned is None)
 
 
-def _entry(tip: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: tip.get(k) for k in ENTRY_KEYS}
+def _signed_entry(tip: BundleTip) -> BundleTip:
+    """The parts of a tip's entry that must never change between bundles (its thread may grow)."""
+    return replace(tip, source_recipient=None, messages=())
 
 
-def _sizes_match(files: list[tuple[Path, Mapping[str, Any]]]) -> bool:
+def _sizes_match(files: list[tuple[Path, BundleFileEntry]]) -> bool:
     for path, entry in files:
         try:
-            if path.stat().st_size != entry["size"]:
+            if path.stat().st_size != entry.size:
                 return False
         except FileNotFoundError:
             return False
     return True
 
 
-def _local_copy_intact(ws: Workspace, tip: Mapping[str, Any]) -> bool:
-    files = [(ws.payload_path(tip["id"]), tip["payload"])]
-    files += [(ws.attachment_path(tip["id"], a["id"]), a) for a in tip.get("attachments", [])]
+def _local_copy_intact(ws: Workspace, tip: BundleTip) -> bool:
+    files: list[tuple[Path, BundleFileEntry]] = [(ws.payload_path(tip.id), tip.payload)]
+    files += [(ws.attachment_path(tip.id, a.id), a) for a in tip.attachments]
     return _sizes_match(files)
 
 
-def _message_intact(ws: Workspace, tip_id: str, message: Mapping[str, Any]) -> bool:
-    files = [(ws.message_path(tip_id, message["id"]), message)]
-    files += [(ws.attachment_path(tip_id, a["id"]), a) for a in message.get("attachments", [])]
+def _message_intact(ws: Workspace, tip_id: str, message: BundleMessage) -> bool:
+    files: list[tuple[Path, BundleFileEntry]] = [(ws.message_path(tip_id, message.id), message)]
+    files += [(ws.attachment_path(tip_id, a.id), a) for a in message.attachments]
     return _sizes_match(files)
 
 
-def _check_paths(tip: Mapping[str, Any], existing: Mapping[str, Any] | None) -> None:
-    """Every file of a tip lies under that tip, where its id says; follow-ups never reuse a file name."""
-    tip_id = tip["id"]
-    own = tip.get("attachments", [])
-    if any(a.get("path") != bundle.attachment_path(tip_id, str(a.get("id"))) for a in own):
-        raise VerificationError(f"tip {short(tip_id)}: an attachment path does not match its id; nothing was imported")
-    taken = {a["id"] for a in own}
-    stored = {m["id"] for m in (existing or {}).get("messages") or []}
-    for m in (existing or {}).get("messages") or []:
-        taken |= {a["id"] for a in m.get("attachments") or []}
-    for message in tip.get("messages", []):
-        for a in message.get("attachments", []):
-            if a.get("path") != bundle.attachment_path(tip_id, str(a.get("id"))):
+def _check_attachment_ids(tip: BundleTip, existing: TipMeta | None) -> None:
+    """Follow-ups never reuse a file name (crypto/bundle.py has checked each path matches its id)."""
+    taken = {a.id for a in tip.attachments}
+    stored = {m.id for m in existing.messages} if existing else set()
+    for m in existing.messages if existing else ():
+        taken |= {a.id for a in m.attachments}
+    for message in tip.messages:
+        for a in message.attachments:
+            if message.id not in stored and a.id in taken:
                 raise VerificationError(
-                    f"tip {short(tip_id)}: a follow-up attachment path does not match its id; nothing was imported"
+                    f"tip {short(tip.id)}: a follow-up attachment reuses the id of another file; nothing was imported"
                 )
-            if message["id"] not in stored and a["id"] in taken:
-                raise VerificationError(
-                    f"tip {short(tip_id)}: a follow-up attachment reuses the id of another file; nothing was imported"
-                )
-            taken.add(a["id"])
+            taken.add(a.id)
 
 
 @dataclass
 class _Plan:
     """What one tip of the bundle needs: its own files (new or repaired) and which messages."""
 
-    tip: dict[str, Any]
-    existing: dict[str, Any] | None
+    tip: BundleTip
+    existing: TipMeta | None
     core: bool  # stage the payload and the tip's own attachments
-    messages: list[dict[str, Any]]  # message entries to stage (new or repaired)
+    messages: list[BundleMessage]  # message entries to stage (new or repaired)
     new_messages: set[str]  # ids not yet in meta.json
     skipped: bool = False
-    document: dict[str, Any] | None = None
+    document: TipDocument | None = None
 
 
-def _plan(ws: Workspace, tip: dict[str, Any]) -> _Plan:
-    tip_id = tip["id"]
-    existing = ws.read_meta(tip_id)
-    _check_paths(tip, existing)
-    incoming = [conversation.message_entry(m) for m in tip.get("messages", [])]
+def _plan(ws: Workspace, tip: BundleTip) -> _Plan:
+    existing = ws.read_meta(tip.id)
+    _check_attachment_ids(tip, existing)
+    incoming = list(tip.messages)
     if existing is None:
-        return _Plan(tip, None, True, incoming, {m["id"] for m in incoming})
-    if _entry(existing) != _entry(tip):
+        return _Plan(tip, None, True, incoming, {m.id for m in incoming})
+    if _signed_entry(existing.entry) != _signed_entry(tip):
         raise StateConflict(
-            f"tip {short(tip_id)} is already in the workspace with different signed contents; nothing was imported"
+            f"tip {short(tip.id)} is already in the workspace with different signed contents; nothing was imported"
         )
-    stored = {m["id"]: m for m in existing.get("messages") or []}
+    stored = {m.id: m for m in existing.messages}
     stage, new = [], set()
     for message in incoming:
-        old = stored.get(message["id"])
+        old = stored.get(message.id)
         if old is None:
             stage.append(message)
-            new.add(message["id"])
-        elif conversation.message_entry(old) != message:
+            new.add(message.id)
+        elif old != message:
             raise StateConflict(
-                f"a message of tip {short(tip_id)} is already in the workspace with different signed contents; "
+                f"a message of tip {short(tip.id)} is already in the workspace with different signed contents; "
                 "nothing was imported"
             )
-        elif not _message_intact(ws, tip_id, message):
+        elif not _message_intact(ws, tip.id, message):
             stage.append(message)
     return _Plan(tip, existing, not _local_copy_intact(ws, tip), stage, new)
 
 
 def _stage_members(
-    path: Path, wanted: Mapping[str, tuple[str, Mapping[str, Any]]], staging: Path, on_bytes: Callable[[int], None]
+    path: Path, wanted: Mapping[str, tuple[str, BundleFileEntry]], staging: Path, on_bytes: Callable[[int], None]
 ) -> dict[str, Path]:
     """Copy the wanted members to ``staging``, re-checking size and SHA-256; return path -> staged file."""
     staged: dict[str, Path] = {}
@@ -197,7 +190,7 @@ def _stage_members(
                     continue
                 staged_name, entry = item
                 handle = tar.extractfile(member)
-                if handle is None or member.size != entry["size"]:
+                if handle is None or member.size != entry.size:
                     raise BundleInvalid("the bundle changed while it was being imported")
                 target = staging / staged_name
                 digest = hashlib.sha256()
@@ -206,7 +199,7 @@ def _stage_members(
                         digest.update(chunk)
                         out.write(chunk)
                         on_bytes(len(chunk))
-                if digest.hexdigest() != entry["sha256"]:
+                if digest.hexdigest() != entry.sha256:
                     raise BundleInvalid("the bundle changed while it was being imported")
                 staged[member.name] = target
     except (tarfile.TarError, EOFError) as exc:
@@ -214,6 +207,22 @@ def _stage_members(
     if len(staged) != len(wanted):
         raise BundleInvalid("the bundle changed while it was being imported")
     return staged
+
+
+def _wanted(plans: list[_Plan]) -> dict[str, tuple[str, BundleFileEntry]]:
+    """Bundle path -> (name in the staging directory, manifest entry) of every file to copy in."""
+    wanted: dict[str, tuple[str, BundleFileEntry]] = {}
+    for n, plan in enumerate(plans):
+        tip = plan.tip
+        if plan.core:
+            wanted[tip.payload.path] = (f"{n}.payload", tip.payload)
+            for m, attachment in enumerate(tip.attachments):
+                wanted[attachment.path] = (f"{n}.{m}.attachment", attachment)
+        for m, message in enumerate(plan.messages):
+            wanted[message.path] = (f"{n}.{m}.message", message)
+            for k, attachment in enumerate(message.attachments):
+                wanted[attachment.path] = (f"{n}.{m}.{k}.message-attachment", attachment)
+    return wanted
 
 
 def import_bundle(
@@ -225,94 +234,91 @@ def import_bundle(
     skip_unreadable: bool = False,
     on_bytes: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
-    verified = bundle.verify_bundle(path, [signer.key])
-    body = verified.body
+    manifest = bundle.verify_bundle(path, [signer.key]).manifest
     report = ImportReport(signer)
-    plans = [_plan(ws, tip) for tip in body["tips"]]
-    sources = conversation.load_sources(ws, keys) if any(t.get("source_recipient") for t in body["tips"]) else {}
-    for tip in body["tips"]:
-        known, given = sources.get(tip["id"]), tip.get("source_recipient")
+    plans = [_plan(ws, tip) for tip in manifest.tips]
+    sources = conversation.load_sources(ws, keys) if any(t.source_recipient for t in manifest.tips) else {}
+    for tip in manifest.tips:
+        known, given = sources.get(tip.id), tip.source_recipient
         if known and given and known != given:
             raise StateConflict(
-                f"tip {short(tip['id'])} is already in the workspace with a different source recipient; "
+                f"tip {short(tip.id)} is already in the workspace with a different source recipient; "
                 "nothing was imported"
             )
-
-    wanted: dict[str, tuple[str, Mapping[str, Any]]] = {}
-    for n, plan in enumerate(plans):
-        tip = plan.tip
-        if plan.core:
-            wanted[tip["payload"]["path"]] = (f"{n}.payload", tip["payload"])
-            for m, attachment in enumerate(tip.get("attachments", [])):
-                wanted[attachment["path"]] = (f"{n}.{m}.attachment", attachment)
-        for m, message in enumerate(plan.messages):
-            wanted[message["path"]] = (f"{n}.{m}.message", message)
-            for k, attachment in enumerate(message["attachments"]):
-                wanted[attachment["path"]] = (f"{n}.{m}.{k}.message-attachment", attachment)
 
     ws.ensure()
     staging = ws.root / f".import-{secrets.token_hex(8)}"
     staging.mkdir(mode=0o700)
     try:
-        staged = _stage_members(path, wanted, staging, on_bytes)
-        unreadable: list[str] = []
+        staged = _stage_members(path, _wanted(plans), staging, on_bytes)
         for plan in plans:
             _verify(plan, staged, keys, report, skip_unreadable)
-            if plan.skipped:
-                unreadable.append(plan.tip["id"])
-
         if signer.pin_now:
             ws.pin(signer.key)
-        index = Index.load(ws, keys)
         kept = [p for p in plans if not p.skipped]
-        active = [p for p in kept if p.core or p.messages]
-        for plan in active:
-            _place(ws, plan, staged)
-        _sync()
-        updated = dict(sources)
-        for plan in kept:
-            if plan.tip.get("source_recipient"):
-                updated[plan.tip["id"]] = plan.tip["source_recipient"]
-        if updated != sources:
-            conversation.save_sources(ws, keys, updated)  # before meta.json: a tip is complete or absent
-        for plan in active:
-            tip = plan.tip
-            earlier = (plan.existing or {}).get("messages") or []
-            messages = [*earlier, *(m for m in plan.messages if m["id"] in plan.new_messages)]
-            origin = (plan.existing or {}).get("bundle") or {
-                "created": body.get("created"),
-                "signer": signer.fingerprint,
-            }
-            meta = {**_entry(tip), "messages": messages, "bundle": origin}
-            write_atomic(ws.meta_path(tip["id"]), json.dumps(meta, indent=1).encode() + b"\n", mode=0o600, fsync=False)
-            if plan.core:
-                assert plan.document is not None
-                index.put_tip(tip["id"], tip["payload"]["sha256"], plan.document)
-                if plan.existing is None:
-                    report.new.append(tip["id"])
-                    report.attachments += len(tip.get("attachments", []))
-            for message in plan.messages:
-                if message["id"] not in plan.new_messages:
-                    continue
-                if message["kind"] == "followup":
-                    report.followups += 1
-                    report.followup_attachments += len(message["attachments"])
-                else:
-                    report.replies += 1
-        for plan in kept:
-            if plan.existing is not None:
-                if plan.core or any(m["id"] not in plan.new_messages for m in plan.messages):
-                    report.repaired.append(plan.tip["id"])
-                else:
-                    report.present.append(plan.tip["id"])
-        _sync()
-        index.save(ws, keys)
-        if "reviewers" in body or "policy" in body:
-            report.reviewers_updated = server_facts.remember(ws, body, signer.fingerprint)
-        report.skipped = unreadable
+        _commit(ws, keys, manifest, signer, kept, staged, sources, report)
+        if manifest.reviewers is not None or manifest.policy is not None:
+            report.reviewers_updated = server_facts.remember(ws, manifest, signer.fingerprint)
+        report.skipped = [p.tip.id for p in plans if p.skipped]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _commit(
+    ws: Workspace,
+    keys: Keys,
+    manifest: BundleManifest,
+    signer: Signer,
+    kept: list[_Plan],
+    staged: Mapping[str, Path],
+    sources: Mapping[str, str],
+    report: ImportReport,
+) -> None:
+    """Move the verified files into place: files, then sources.age, then each meta.json; then the cache."""
+    index = Index.load(ws, keys)
+    active = [p for p in kept if p.core or p.messages]
+    for plan in active:
+        _place(ws, plan, staged)
+    _sync()
+    updated = dict(sources)
+    for plan in kept:
+        if plan.tip.source_recipient:
+            updated[plan.tip.id] = plan.tip.source_recipient
+    if updated != sources:
+        conversation.save_sources(ws, keys, updated)  # before meta.json: a tip is complete or absent
+    for plan in active:
+        tip = plan.tip
+        earlier = plan.existing.messages if plan.existing else ()
+        messages = (*earlier, *(m for m in plan.messages if m.id in plan.new_messages))
+        entry = replace(tip, source_recipient=None, messages=messages)
+        if plan.existing is not None and (plan.existing.bundle_created or plan.existing.bundle_signer):
+            meta = replace(plan.existing, entry=entry)  # keeps which bundle first brought the tip
+        else:
+            meta = TipMeta(entry, manifest.created, signer.fingerprint)
+        ws.write_meta(meta)
+        if plan.core:
+            assert plan.document is not None
+            index.put_tip(tip.id, tip.payload.sha256, plan.document)
+            if plan.existing is None:
+                report.new.append(tip.id)
+                report.attachments += len(tip.attachments)
+        for message in plan.messages:
+            if message.id not in plan.new_messages:
+                continue
+            if message.kind == MessageKind.FOLLOWUP:
+                report.followups += 1
+                report.followup_attachments += len(message.attachments)
+            else:
+                report.replies += 1
+    for plan in kept:
+        if plan.existing is not None:
+            if plan.core or any(m.id not in plan.new_messages for m in plan.messages):
+                report.repaired.append(plan.tip.id)
+            else:
+                report.present.append(plan.tip.id)
+    _sync()
+    index.save(ws, keys)
 
 
 def _verify(plan: _Plan, staged: Mapping[str, Path], keys: Keys, report: ImportReport, skip_unreadable: bool) -> None:
@@ -320,7 +326,7 @@ def _verify(plan: _Plan, staged: Mapping[str, Path], keys: Keys, report: ImportR
     tip = plan.tip
     if plan.core:
         try:
-            document = open_sealed_tip(staged[tip["payload"]["path"]].read_bytes(), tip["id"], keys)
+            document = open_sealed_tip(staged[tip.payload.path].read_bytes(), tip.id, keys)
         except NotSealedToYou as exc:
             if skip_unreadable:
                 plan.skipped = True
@@ -328,22 +334,22 @@ def _verify(plan: _Plan, staged: Mapping[str, Path], keys: Keys, report: ImportR
             raise VerificationError(f"{exc}; nothing was imported (--skip-unreadable imports the others)") from None
         except VerificationError as exc:
             raise VerificationError(f"{exc}; nothing was imported") from None
-        in_payload = sorted(a["id"] for a in document["attachments"])
-        in_bundle = sorted(a["id"] for a in tip.get("attachments", []))
+        in_payload = sorted(a.id for a in document.attachments)
+        in_bundle = sorted(a.id for a in tip.attachments)
         if in_payload != in_bundle:
             missing = len(set(in_payload) - set(in_bundle))
             extra = len(set(in_bundle) - set(in_payload))
             raise VerificationError(
-                f"tip {short(tip['id'])}: the bundle lacks {missing} attachment(s) the tip lists and holds "
+                f"tip {short(tip.id)}: the bundle lacks {missing} attachment(s) the tip lists and holds "
                 f"{extra} it does not list; nothing was imported"
             )
-        if document["sealed_by"] != tip["sealed_by"]:
-            report.sealed_by_mismatch.append(tip["id"])
+        if document.sealed_by != tip.sealed_by:
+            report.sealed_by_mismatch.append(tip.id)
         plan.document = document
     readable = []
     for message in plan.messages:
         try:
-            opened = conversation.open_message_bytes(staged[message["path"]].read_bytes(), keys, tip["id"], message)
+            opened = conversation.open_message_bytes(staged[message.path].read_bytes(), keys, tip.id, message)
         except NotSealedToYou as exc:
             if skip_unreadable:
                 report.skipped_messages += 1
@@ -351,28 +357,28 @@ def _verify(plan: _Plan, staged: Mapping[str, Path], keys: Keys, report: ImportR
             raise VerificationError(f"{exc}; nothing was imported (--skip-unreadable imports the others)") from None
         except VerificationError as exc:
             raise VerificationError(f"{exc}; nothing was imported") from None
-        if opened["sealed_by"] != message.get("sealed_by"):
-            report.message_sealed_by_mismatch.append(f"{tip['id']}/{message['id']}")
+        if opened.sealed_by != message.sealed_by:
+            report.message_sealed_by_mismatch.append((tip.id, message.id))
         readable.append(message)
     plan.messages = readable
 
 
 def _place(ws: Workspace, plan: _Plan, staged: Mapping[str, Path]) -> None:
     tip = plan.tip
-    directory = ws.tip_dir(tip["id"])
+    directory = ws.tip_dir(tip.id)
     directory.mkdir(mode=0o700, exist_ok=True)
-    if tip.get("attachments") or any(m["attachments"] for m in plan.messages):
+    if tip.attachments or any(m.attachments for m in plan.messages):
         (directory / "attachments").mkdir(mode=0o700, exist_ok=True)
     if plan.core:
-        os.replace(staged[tip["payload"]["path"]], ws.payload_path(tip["id"]))
-        for attachment in tip.get("attachments", []):
-            os.replace(staged[attachment["path"]], ws.attachment_path(tip["id"], attachment["id"]))
+        os.replace(staged[tip.payload.path], ws.payload_path(tip.id))
+        for attachment in tip.attachments:
+            os.replace(staged[attachment.path], ws.attachment_path(tip.id, attachment.id))
     if plan.messages:
         (directory / "messages").mkdir(mode=0o700, exist_ok=True)
     for message in plan.messages:
-        os.replace(staged[message["path"]], ws.message_path(tip["id"], message["id"]))
-        for attachment in message["attachments"]:
-            os.replace(staged[attachment["path"]], ws.attachment_path(tip["id"], attachment["id"]))
+        os.replace(staged[message.path], ws.message_path(tip.id, message.id))
+        for attachment in message.attachments:
+            os.replace(staged[attachment.path], ws.attachment_path(tip.id, attachment.id))
 
 
 def _sync() -> None:

@@ -12,22 +12,37 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from click.decorators import FC
 
 from crypto.errors import TipboxCryptoError, TooLarge
 from crypto.identity import ReviewerIdentity, load_identity, recipient_fingerprint, save_identity
+from crypto.payload import TipDocument
 from crypto.signing import key_fingerprint
+from crypto.vocabulary import Language
 
-from . import audit_report, conversation, extract, importer, referral, render, server_facts, tips, triage
+from . import (
+    audit_report,
+    conversation,
+    dispositions_state,
+    extract,
+    importer,
+    referral,
+    render,
+    server_facts,
+    tips,
+    triage,
+)
 from . import dispositions as dispositions_mod
 from .errors import EXIT_OK, EXIT_USAGE, EXIT_VERIFY, InputError, ReviewError, StateConflict, VerificationError
 from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
-from .workspace import Keys, Workspace, utc_now, write_atomic
+from .workspace import Keys, TipMeta, Workspace, utc_now, write_atomic
 
 PROG = "tipbox-review"
 MIN_PASSPHRASE = 10
@@ -39,7 +54,7 @@ Exit codes (kode keluar):
   2  verification or decryption failure: bad signature, wrong passphrase,
      tampered or truncated data, sealed to someone else, unknown version
   3  workspace or state conflict: refusing to overwrite, data that differs
-     from what the workspace already holds
+     from what the workspace already holds, a damaged workspace record
 Errors are one line on stderr and never show a tip's content.
 
 \b
@@ -54,11 +69,11 @@ class ReviewGroup(click.Group):
 
     def main(
         self,
-        args: Any = None,
+        args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
-        **extra: Any,
+        **extra: Any,  # click's own signature (passed through to the Context), as is the return type
     ) -> Any:
         code = EXIT_OK
         try:
@@ -288,14 +303,14 @@ def import_command(app: App, bundle: Path, expect_server_key: str | None, skip_u
     render.import_report(report)
 
 
-def _codes_option(name: str, choices: Any, help_text: str, multiple: bool = True) -> Any:
+def _codes_option(name: str, choices: Iterable[str], help_text: str, multiple: bool = True) -> Callable[[FC], FC]:
     return click.option(name, multiple=multiple, type=click.Choice(list(choices), case_sensitive=False), help=help_text)
 
 
-class RegionCode(click.ParamType):
+class RegionCode(click.ParamType[str, object]):
     name = "CODE"
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from crypto.regions import valid_code
 
         if not isinstance(value, str) or not valid_code(value.strip()):
@@ -346,12 +361,11 @@ def list_command(
         raise VerificationError(f"{len(listing.unreadable)} tip(s) could not be opened (listed above)")
 
 
-def _open(app: App, tip_prefix: str) -> tuple[str, dict[str, Any], dict[str, Any], Keys]:
+def _open(app: App, tip_prefix: str) -> tuple[str, TipMeta, TipDocument, Keys]:
     tip_id = app.workspace.resolve(tip_prefix)
-    meta = app.workspace.read_meta(tip_id)
-    assert meta is not None
+    meta = app.workspace.meta(tip_id)
     keys = app.keys()
-    return tip_id, meta, tips.open_payload(app.workspace, keys, tip_id, meta), keys
+    return tip_id, meta, tips.open_payload(app.workspace, keys, meta), keys
 
 
 lang_option = click.option(
@@ -372,8 +386,8 @@ def show(app: App, tip: str, lang: str) -> None:
     """
     tip_id, meta, document, keys = _open(app, tip)
     record = triage.load(app.workspace, keys, tip_id)
-    sent = dispositions_mod.sent_replies(dispositions_mod.load_state(app.workspace, keys))
-    thread = conversation.thread(app.workspace, keys, tip_id, meta, sent)
+    sent = dispositions_state.load_state(app.workspace, keys).replies
+    thread = conversation.thread(app.workspace, keys, meta, sent)
     render.tip_detail(tip_id, meta, document, record, lang)
     render.thread(thread, lang)
     if thread.problems:
@@ -451,7 +465,7 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None, disca
             raise InputError("--discard takes no --message-file or --lang")
         tip_id, _meta, _document, keys = _open(app, tip_id)
         with ws.lock():
-            sent = dispositions_mod.sent_replies(dispositions_mod.load_state(ws, keys))
+            sent = dispositions_state.load_state(ws, keys).replies
             removed = conversation.discard_reply(ws, keys, tip_id, discard, sent)
         click.echo(f"reply {removed[:8]} to tip {tip_id[:8]} discarded; it will not be sent")
         return
@@ -459,7 +473,7 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None, disca
         raise InputError("no reviewers list is known yet: import a bundle from a server that lists its reviewers")
     tip_id, meta, document, keys = _open(app, tip_id)
     recipients = conversation.reply_recipients(ws, keys, tip_id)
-    language = lang or document.get("lang") or "id"
+    language = Language(lang) if lang else document.lang
     text = conversation.check_text(_reply_text(message_file, language))
     with ws.lock():
         written = conversation.write_reply(ws, keys, tip_id, text, language, recipients, utc_now())
@@ -490,15 +504,15 @@ def attachments(app: App, tip: str, out_dir: Path, strip_metadata: bool) -> None
     Never overwrites a file. File names are sanitised and made unique.
     """
     tip_id, meta, document, keys = _open(app, tip)
-    meta, document = conversation.all_attachments(app.workspace, keys, tip_id, meta, document)
+    content, sealed = conversation.all_attachments(app.workspace, keys, meta, document)
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with render.byte_progress() as progress:
         results = extract.extract(
             app.workspace,
             keys,
             tip_id,
-            meta,
-            document,
+            content,
+            sealed,
             out_dir,
             strip=strip_metadata,
             on_start=progress.start,
@@ -568,7 +582,7 @@ def triage_command(
     with app.workspace.lock():
         record = triage.load(app.workspace, keys, tip_id)
         limit = server_facts.hold_limit(app.workspace)
-        changes = triage.apply_change(record, change, by=keys.fingerprint, now=utc_now(), hold_limit=limit)
+        record, changes = triage.apply_change(record, change, by=keys.fingerprint, now=utc_now(), hold_limit=limit)
         if changes:
             triage.save(app.workspace, keys, record)
     render.triage_changes(tip_id, changes)
@@ -599,10 +613,10 @@ def refer(app: App, tip: str, agency: str, fmt: str, out_file: Path, lang: str) 
     tip_id, meta, document, keys = _open(app, tip)
     with app.workspace.lock():
         record = triage.load(app.workspace, keys, tip_id)
-        current = record["current"]
-        triage.require_referable(current, document["answers"].get("category"), tip_id)
+        current = record.current
+        triage.require_referable(current, document.answers.category, tip_id)
         now = utc_now()
-        packet = referral.build_packet(tip_id, meta, document, current, record["history"], agency.upper(), lang, now)
+        packet = referral.build_packet(tip_id, meta, document, current, record.history, agency.upper(), lang, now)
         if fmt == "md":
             data = referral.to_markdown(packet).encode()
         elif fmt == "json":
@@ -613,13 +627,13 @@ def refer(app: App, tip: str, agency: str, fmt: str, out_file: Path, lang: str) 
             data = render_pdf(packet)
         write_atomic(out_file, data, exclusive=True)
         digest = hashlib.sha256(data).hexdigest()
-        triage.record_referral(
+        record, _changes = triage.record_referral(
             record, agency=agency.upper(), fmt=fmt, lang=lang, sha256=digest, by=keys.fingerprint, now=now
         )
         triage.save(app.workspace, keys, record)
     render.echo(f"wrote {out_file} ({fmt}, {len(data)} bytes, sha256 {digest})")
     render.echo(
-        f"tip {tip_id[:8]} is now {record['current']['status']}; referred to {', '.join(record['current']['targets'])}"
+        f"tip {tip_id[:8]} is now {record.current.status.value}; referred to {', '.join(record.current.targets)}"
     )
 
 
@@ -650,8 +664,8 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     ws = app.workspace
     with ws.lock():
         currents = tips.load_listing(ws, keys).triage  # triage records, through the verified cache
-        state = dispositions_mod.load_state(ws, keys)
-        replies = conversation.pending_replies(ws, keys, dispositions_mod.sent_replies(state))
+        state = dispositions_state.load_state(ws, keys)
+        replies = conversation.pending_replies(ws, keys, state.replies)
         export = dispositions_mod.build_export(
             currents, state, keys, utc_now(), everything=everything, replies=replies,
             hold_limit=server_facts.hold_limit(ws),
@@ -660,7 +674,7 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
             render.echo("nothing changed since the last export; no file written (use --all to repeat everything)")
             return
         write_atomic(out_file, export.data, exclusive=True)
-        dispositions_mod.save_state(ws, keys, export.state)  # replies count as sent only once the file exists
+        dispositions_state.save_state(ws, keys, export.state)  # replies count as sent only once the file exists
     counts: dict[str, int] = {}
     for entry in export.entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
@@ -668,7 +682,7 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     render.echo(
         f"wrote {out_file}: {render.counted(len(export.entries), 'disposition')}"
         + (f" ({summary})" if summary else "")
-        + f", {render.counted(len(export.replies), 'reply', 'replies')}, id {export.document['body']['id']}"
+        + f", {render.counted(export.replies, 'reply', 'replies')}, id {export.file_id}"
     )
     resealed = sum(1 for r in replies if r.resealed)
     if resealed:

@@ -15,9 +15,8 @@ import os
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from .referral import MARKING, t
+from .referral import MARKING, Packet, t
 
 FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
@@ -37,20 +36,21 @@ def find_font(env: Mapping[str, str] | None = None) -> tuple[Path, Path | None] 
         regular = Path(chosen)
         bold = regular.with_name(regular.stem.replace("-Regular", "") + "-Bold" + regular.suffix)
         return (regular, bold if bold.is_file() else None) if regular.is_file() else None
-    for regular, bold in FONT_CANDIDATES:
-        if Path(regular).is_file():
-            return Path(regular), Path(bold) if Path(bold).is_file() else None
+    for regular_name, bold_name in FONT_CANDIDATES:
+        if Path(regular_name).is_file():
+            return Path(regular_name), Path(bold_name) if Path(bold_name).is_file() else None
     return None
 
 
 def render_pdf(
-    packet: Mapping[str, Any],
+    packet: Packet,
     *,
     compress: bool = True,
     font: tuple[Path, Path | None] | None = None,
     use_system_font: bool = True,
 ) -> bytes:
     from fpdf import FPDF
+    from fpdf.fonts import TTFFont
 
     lang = packet["lang"]
     chosen = font if font is not None else (find_font() if use_system_font else None)
@@ -81,16 +81,18 @@ def render_pdf(
         family = "TipboxSans"
         pdf.add_font(family, "", str(chosen[0]))
         pdf.add_font(family, "B", str(chosen[1] or chosen[0]))
-        cmap = pdf.fonts[family.lower()].cmap
+        ttf = pdf.fonts[family.lower()]
+        assert isinstance(ttf, TTFFont)  # add_font registered a TrueType font under that name
+        cmap = ttf.cmap
 
-        def text(value: Any) -> str:
+        def text(value: object) -> str:
             return "".join(ch if ch in "\n" or ord(ch) in cmap else "?" for ch in str(value))
 
         degraded = False
     else:
         family = "Helvetica"
 
-        def text(value: Any) -> str:
+        def text(value: object) -> str:
             decomposed = unicodedata.normalize("NFKD", str(value))
             latin = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
             return latin.encode("latin-1", "replace").decode("latin-1")
@@ -105,11 +107,11 @@ def render_pdf(
         pdf.multi_cell(width, 6, text(label), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
-    def para(value: Any, size: int = 10, bold: bool = False) -> None:
+    def para(value: object, size: int = 10, bold: bool = False) -> None:
         pdf.set_font(family, "B" if bold else "", size)
         pdf.multi_cell(width, 5, text(value), new_x="LMARGIN", new_y="NEXT")
 
-    def bullet(value: Any) -> None:
+    def bullet(value: object) -> None:
         pdf.set_font(family, "", 10)
         pdf.multi_cell(width, 5, text(f"- {value}"), new_x="LMARGIN", new_y="NEXT")
 

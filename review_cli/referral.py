@@ -19,12 +19,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from crypto import regions as region_data
-from crypto.vocabulary import CHILD_AGE_BANDS
+from crypto.payload import Answers, TipDocument
+from crypto.vocabulary import CHILD_AGE_BANDS, Category, Danger, HowKnown
+from crypto.vocabulary import Priority as PriorityCode
 
 from .taxonomy import (
     AGE_BANDS,
@@ -37,13 +39,111 @@ from .taxonomy import (
     LPSK_LAW,
     ONGOING,
     PRIORITIES,
+    Term,
 )
-from .workspace import iso
+from .triage_record import HistoryItem, Triage
+from .workspace import TipMeta, iso
 
 PACKET_TYPE = "tipbox-referral"
 PACKET_VERSION = 1
 MARKING = "RAHASIA"
 FORMATS = ("md", "json", "pdf")
+
+
+
+class TermText(TypedDict):
+    code: str
+    text: str
+
+
+class Named(TypedDict):
+    code: str
+    name: str
+
+
+class AgencyText(Named):
+    contact: str
+
+
+class PriorityText(Named):
+    within: str
+    meaning: str
+    reason: str | None
+
+
+class EarlierReferral(TypedDict):
+    at: str
+    to: str
+    name: str
+
+
+class Chronology(TypedDict):
+    received: str
+    when: str | None
+    ongoing: TermText | None
+    how_known: TermText | None
+    description: str | None
+    earlier_referrals: list[EarlierReferral]
+
+
+class RegionText(TypedDict):
+    code: str
+    name: str | None
+
+
+class Victims(TypedDict):
+    count: int | None
+    age_band: TermText | None
+    nationality: str | None
+
+
+class Perpetrators(TypedDict):
+    description: str | None
+
+
+class Evidence(TypedDict):
+    n: int
+    type: str
+    size: int
+    sha256: str
+
+
+class Lpsk(TypedDict):
+    consider: bool
+    summary: str
+    reasons: list[str]
+    law: str
+    contact: str
+
+
+class Packet(TypedDict):
+    """A referral packet as data: written as JSON exactly as it is, and as Markdown or PDF."""
+
+    type: str
+    v: int
+    marking: str
+    case_reference: str
+    created: str
+    lang: str
+    agency: AgencyText
+    category: Named
+    legal_basis: list[str]
+    legal_note: str
+    priority: PriorityText
+    danger: list[TermText]
+    chronology: Chronology
+    region: list[RegionText]
+    place: str | None
+    victims: Victims
+    perpetrators: Perpetrators
+    online_places: list[str]
+    evidence: list[Evidence]
+    evidence_note: str
+    safety_notes: list[str]
+    lpsk: Lpsk
+    source_contact: str | None
+    source_contact_note: str
+
 
 L: dict[str, tuple[str, str]] = {
     "title": ("Paket Rujukan", "Referral packet"),
@@ -117,7 +217,7 @@ def t(key: str, lang: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def clean(value: Any) -> str | None:
+def clean(value: object) -> str | None:
     """Source text without control or bidi-format characters (newlines and tabs kept)."""
     if not isinstance(value, str):
         return None
@@ -126,8 +226,8 @@ def clean(value: Any) -> str | None:
     return text.strip() or None
 
 
-def _term(table: Mapping[str, Any], code: Any, lang: str) -> dict[str, str] | None:
-    if not isinstance(code, str) or not code:
+def _term(table: Mapping[str, Term], code: str | None, lang: str) -> TermText | None:
+    if not code:
         return None
     term = table.get(code)
     return {"code": code, "text": term.name(lang) if term else clean(code) or "?"}
@@ -137,11 +237,11 @@ def case_reference(tip_id: str) -> str:
     return f"TB-{tip_id[:8].upper()}"
 
 
-def _is_child_case(category: str, answers: Mapping[str, Any]) -> bool:
-    return category.startswith("ANAK-") or answers.get("victims_age_band") in CHILD_AGE_BANDS
+def _is_child_case(category: str, answers: Answers) -> bool:
+    return category.startswith("ANAK-") or answers.victims_age_band in CHILD_AGE_BANDS
 
 
-def _safety_notes(category: str, answers: Mapping[str, Any], consent: bool, has_evidence: bool, lang: str) -> list[str]:
+def _safety_notes(category: str, answers: Answers, consent: bool, has_evidence: bool, lang: str) -> list[str]:
     i = 0 if lang == "id" else 1
     notes = [
         (
@@ -177,7 +277,7 @@ def _safety_notes(category: str, answers: Mapping[str, Any], consent: bool, has_
                 "child-friendly procedures (UPTD PPA, psychologist); avoid repeated questioning.",
             )
         )
-    if category in ("ANAK-DARING", "ANAK-ESKA", "ANAK-KS") and has_evidence:
+    if category in (Category.ANAK_DARING, Category.ANAK_ESKA, Category.ANAK_KS) and has_evidence:
         notes.append(
             (
                 "Jangan menyebarkan, meneruskan, atau menyimpan salinan materi kekerasan seksual anak di luar jalur "
@@ -186,7 +286,7 @@ def _safety_notes(category: str, answers: Mapping[str, Any], consent: bool, has_
                 "chain.",
             )
         )
-    if answers.get("online_places"):
+    if answers.online_places:
         notes.append(
             (
                 "Jangan berinteraksi dengan akun, nomor, atau situs yang disebut dengan cara yang dapat memperingatkan "
@@ -195,8 +295,7 @@ def _safety_notes(category: str, answers: Mapping[str, Any], consent: bool, has_
                 "perpetrators (messaging, following, public reports).",
             )
         )
-    danger = answers.get("danger") or []
-    if category == "TPPO-PMI" or (isinstance(danger, list) and "leaving_soon" in danger):
+    if category == Category.TPPO_PMI or Danger.LEAVING_SOON in answers.danger:
         notes.append(
             (
                 "Bila keberangkatan atau pemindahan sudah dekat, koordinasikan dengan Imigrasi dan BP2MI untuk "
@@ -208,16 +307,21 @@ def _safety_notes(category: str, answers: Mapping[str, Any], consent: bool, has_
     return [n[i] for n in notes]
 
 
-def _lpsk(category: str, priority: str, answers: Mapping[str, Any], targets: list[str], lang: str) -> dict[str, Any]:
+def _lpsk(category: str, priority: str, answers: Answers, targets: Sequence[str], lang: str) -> Lpsk:
     i = 0 if lang == "id" else 1
     reasons: list[tuple[str, str]] = []
-    if answers.get("danger"):
+    if answers.danger:
         reasons.append(("pelapor menandai tanda bahaya", "the source ticked danger signs"))
-    if answers.get("how_known") == "victim":
+    if answers.how_known == HowKnown.VICTIM:
         reasons.append(("pelapor menyatakan dirinya korban", "the source says they are the victim"))
-    if priority == "P1":
+    if priority == PriorityCode.P1:
         reasons.append(("prioritas darurat", "emergency priority"))
-    if category.startswith("TPPO-") or category in ("ANAK-KS", "ANAK-ESKA", "ANAK-DARING", "ANAK-JUAL"):
+    if category.startswith("TPPO-") or category in (
+        Category.ANAK_KS,
+        Category.ANAK_ESKA,
+        Category.ANAK_DARING,
+        Category.ANAK_JUAL,
+    ):
         reasons.append(
             (
                 "kategori ini termasuk tindak pidana yang saksi dan korbannya dapat dilindungi LPSK",
@@ -237,38 +341,36 @@ def _lpsk(category: str, priority: str, answers: Mapping[str, Any], targets: lis
 
 def build_packet(
     tip_id: str,
-    meta: Mapping[str, Any],
-    document: Mapping[str, Any],
-    current: Mapping[str, Any],
-    history: list[Mapping[str, Any]],
+    meta: TipMeta,
+    document: TipDocument,
+    current: Triage,
+    history: Sequence[HistoryItem],
     agency_code: str,
     lang: str,
     now: datetime,
-) -> dict[str, Any]:
-    answers = document.get("answers", {})
-    category = current.get("category") or answers.get("category")
-    priority = PRIORITIES[current["priority"]]
+) -> Packet:
+    answers = document.answers
+    category = current.category or answers.category
+    assert category is not None and current.priority is not None  # triage.require_referable checked both
+    priority = PRIORITIES[current.priority]
     agency = AGENCIES[agency_code]
     i = 0 if lang == "id" else 1
     regions = region_data.load()
-    region_codes = list(current.get("regions") or [])
+    region_codes = list(current.regions)
     if not region_codes:
-        fallback = clean(answers.get("regency")) or clean(answers.get("province"))
+        fallback = clean(answers.regency) or clean(answers.province)
         if fallback and region_data.valid_code(fallback):
             region_codes = [fallback]
-    danger = answers.get("danger") if isinstance(answers.get("danger"), list) else []
-    consent = answers.get("contact_consent") is True and bool(clean(answers.get("contact")))
-    evidence = [
-        {"n": n, "type": clean(a["type"]) or "application/octet-stream", "size": a["size"], "sha256": a["sha256"]}
-        for n, a in enumerate(document.get("attachments", []), 1)
+    consent = answers.contact_consent and bool(clean(answers.contact))
+    evidence: list[Evidence] = [
+        {"n": n, "type": clean(a.media_type) or "application/octet-stream", "size": a.size, "sha256": a.sha256}
+        for n, a in enumerate(document.attachments, 1)
     ]
-    earlier: list[dict[str, str]] = []
+    earlier: list[EarlierReferral] = []
     for h in history:  # the first referral to each other agency, so the receiver knows who else acts
-        to = h.get("referral", {}).get("to") if isinstance(h.get("referral"), dict) else None
+        to = h.referral.to if h.referral is not None else None
         if to in AGENCIES and to != agency_code and all(e["to"] != to for e in earlier):
-            earlier.append({"at": h["at"], "to": to, "name": AGENCIES[to].name(lang)})
-    online = answers.get("online_places") if isinstance(answers.get("online_places"), list) else []
-    victims_count = answers.get("victims_count")
+            earlier.append({"at": h.at, "to": to, "name": AGENCIES[to].name(lang)})
     return {
         "type": PACKET_TYPE,
         "v": PACKET_VERSION,
@@ -285,36 +387,36 @@ def build_packet(
             "name": priority.name(lang),
             "within": priority.within(lang),
             "meaning": priority.meaning(lang),
-            "reason": clean(current.get("priority_reason")),
+            "reason": clean(current.priority_reason),
         },
-        "danger": [_term(DANGER, d, lang) for d in danger if isinstance(d, str)],
+        "danger": [term for term in (_term(DANGER, d, lang) for d in answers.danger) if term is not None],
         "chronology": {
-            "received": meta["received"],
-            "when": clean(answers.get("when")),
-            "ongoing": _term(ONGOING, answers.get("ongoing"), lang),
-            "how_known": _term(HOW_KNOWN, answers.get("how_known"), lang),
-            "description": clean(answers.get("description")),
+            "received": meta.received,
+            "when": clean(answers.when),
+            "ongoing": _term(ONGOING, answers.ongoing, lang),
+            "how_known": _term(HOW_KNOWN, answers.how_known, lang),
+            "description": clean(answers.description),
             "earlier_referrals": earlier,
         },
         "region": [{"code": c, "name": regions.describe(c).partition(" ")[2] or None} for c in region_codes],
-        "place": clean(answers.get("place")),
+        "place": clean(answers.place),
         "victims": {
-            "count": victims_count if isinstance(victims_count, int) and not isinstance(victims_count, bool) else None,
-            "age_band": _term(AGE_BANDS, answers.get("victims_age_band"), lang),
-            "nationality": clean(answers.get("victims_nationality")),
+            "count": answers.victims_count,
+            "age_band": _term(AGE_BANDS, answers.victims_age_band, lang),
+            "nationality": clean(answers.victims_nationality),
         },
-        "perpetrators": {"description": clean(answers.get("responsible"))},
-        "online_places": [c for c in (clean(p) for p in online) if c],
+        "perpetrators": {"description": clean(answers.responsible)},
+        "online_places": [c for c in (clean(p) for p in answers.online_places) if c],
         "evidence": evidence,
         "evidence_note": t("evidence_note", lang),
         "safety_notes": _safety_notes(category, answers, consent, bool(evidence), lang),
-        "lpsk": _lpsk(category, priority.code, answers, list(current.get("targets") or []), lang),
-        "source_contact": clean(answers.get("contact")) if consent else None,
+        "lpsk": _lpsk(category, priority.code, answers, current.targets, lang),
+        "source_contact": clean(answers.contact) if consent else None,
         "source_contact_note": t("source_consent" if consent else "source_none", lang),
     }
 
 
-def to_json(packet: Mapping[str, Any]) -> bytes:
+def to_json(packet: Packet) -> bytes:
     return json.dumps(packet, ensure_ascii=False, indent=2).encode() + b"\n"
 
 
@@ -336,7 +438,7 @@ def md_block(text: str | None, lang: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def to_markdown(packet: Mapping[str, Any]) -> str:
+def to_markdown(packet: Packet) -> str:
     lang = packet["lang"]
     p = packet
     out: list[str] = []

@@ -14,16 +14,27 @@ import os
 import sys
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
 from rich.panel import Panel
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from crypto import regions as region_data
+from crypto.vocabulary import MessageKind, SealedBy, Status
+from crypto.vocabulary import Priority as PriorityCode
 
 from .taxonomy import (
     AGE_BANDS,
@@ -39,6 +50,17 @@ from .taxonomy import (
     SUGGESTED_AGENCIES,
     name_of,
 )
+
+if TYPE_CHECKING:
+    from crypto.audit import Report
+    from crypto.payload import TipDocument
+
+    from .conversation import Thread, ThreadItem, WrittenReply
+    from .extract import Extracted
+    from .importer import ImportReport
+    from .tips import Row
+    from .triage_record import FieldValue, HistoryItem, Triage, TriageRecord
+    from .workspace import TipMeta
 
 
 def _width() -> int | None:
@@ -59,7 +81,7 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def safe(value: Any) -> str:
+def safe(value: object) -> str:
     """Untrusted text made inert for a terminal: controls and format characters become visible codes."""
     if value is None:
         return "-"
@@ -74,7 +96,7 @@ def safe(value: Any) -> str:
     return "".join(chars)
 
 
-def T(value: Any, style: str = "") -> Text:  # noqa: N802 - reads like a constructor
+def T(value: object, style: str = "") -> Text:  # noqa: N802 - reads like a constructor
     return Text(safe(value), style=style)
 
 
@@ -94,7 +116,7 @@ def echo(message: str) -> None:
 # --- keygen / whoami / import ---------------------------------------------------------------------
 
 
-def identity_card(recipient: str, recipient_fp: str, signing_key: str, signing_fp: str, label: str, path: Any) -> None:
+def identity_card(recipient: str, recipient_fp: str, signing_key: str, signing_fp: str, label: str, path: Path) -> None:
     console = out()
     table = Table.grid(padding=(0, 2))
     table.add_row("identity file", Text(str(path)))
@@ -124,7 +146,7 @@ def pinned_banner(fingerprint: str) -> None:
     )
 
 
-def import_report(report: Any) -> None:
+def import_report(report: ImportReport) -> None:
     parts = [f"imported {counted(len(report.new), 'new tip')} ({counted(report.attachments, 'attachment')})"]
     parts.append(f"{len(report.present)} already present")
     if report.repaired:
@@ -142,8 +164,7 @@ def import_report(report: Any) -> None:
     echo(f"server key: {report.signer.fingerprint}")
     for tip_id in report.sealed_by_mismatch:
         warn(f"tip {tip_id[:8]}: the bundle and the tip disagree on who sealed it; see `show {tip_id[:8]}`")
-    for ids in report.message_sealed_by_mismatch:
-        tip_id, message_id = ids.split("/")
+    for tip_id, message_id in report.message_sealed_by_mismatch:
         warn(
             f"tip {tip_id[:8]}: the bundle and message {message_id[:8]} disagree on who sealed it; "
             f"see `show {tip_id[:8]}`"
@@ -156,12 +177,12 @@ def import_report(report: Any) -> None:
 LIST_HEADERS = ("id", "received (UTC)", "sealed by", "category", "priority", "region", "status", "referred to")
 
 
-def _list_cells(row: Any) -> list[tuple[str, str]]:
+def _list_cells(row: Row) -> list[tuple[str, str]]:
     """(text, style) per column; the text is made safe and short (it may come from a tip)."""
-    sealed = (row.sealed_by, "yellow" if row.sealed_by == "server" else "")
-    if row.payload_sealed_by and row.payload_sealed_by != row.sealed_by:
-        sealed = (f"{row.sealed_by}≠{row.payload_sealed_by}", "bold red")
-    priority = (row.priority or "-", "bold red" if row.priority == "P1" else "")
+    sealed = (row.sealed_by.value, "yellow" if row.sealed_by == SealedBy.SERVER else "")
+    if row.payload_sealed_by != row.sealed_by:
+        sealed = (f"{row.sealed_by.value}≠{row.payload_sealed_by.value}", "bold red")
+    priority = (row.priority or "-", "bold red" if row.priority == PriorityCode.P1 else "")
     if row.danger and not row.priority:
         priority = ("! danger", "bold red")
     category = row.category if row.category in CATEGORIES else (f"{row.category}?" if row.category else "-")
@@ -172,12 +193,12 @@ def _list_cells(row: Any) -> list[tuple[str, str]]:
         (safe(category)[:20], ""),
         priority,
         (safe(", ".join(row.regions) or "-")[:24], ""),
-        (row.status + (f" → {row.hold_until}" if row.hold_until else ""), ""),
+        (row.status.value + (f" → {row.hold_until}" if row.hold_until else ""), ""),
         (", ".join(row.targets) or "-", ""),
     ]
 
 
-def tips_table(rows: Sequence[Any]) -> None:
+def tips_table(rows: Sequence[Row]) -> None:
     """A plain aligned table, fast for 10,000 rows (rich's Table measures every cell: ~1 s per 1,000)."""
     from rich.cells import cell_len
 
@@ -208,7 +229,7 @@ def tips_table(rows: Sequence[Any]) -> None:
     console.print(text, soft_wrap=True)
 
 
-def tips_json(rows: Sequence[Any]) -> None:
+def tips_json(rows: Sequence[Row]) -> None:
     sys.stdout.write(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1) + "\n")
 
 
@@ -250,8 +271,8 @@ SHOW = {
         "This source cannot receive replies: the report carried no source recipient "
         "(it was sent before replies existed).",
     ),
-    "followup": ("Pesan lanjutan dari pelapor", "Follow-up from the source"),
-    "reply": ("Balasan peninjau", "Reviewers' reply"),
+    MessageKind.FOLLOWUP: ("Pesan lanjutan dari pelapor", "Follow-up from the source"),
+    MessageKind.REPLY: ("Balasan peninjau", "Reviewers' reply"),
     "state_received": ("diterima server {when} (dibulatkan ke jam)", "received by the server {when} (to the hour)"),
     "state_published": ("diterbitkan di halaman status {when}", "published on the status page {when}"),
     "state_sent": (
@@ -272,6 +293,10 @@ SHOW = {
         "INCONSISTENT: the bundle says sealed_by={meta}, the message itself {payload}.",
     ),
     "unopened": ("Tidak dapat dibuka", "Cannot be opened"),
+    "unknown_answers": (
+        "Jawaban lain (tidak dikenal versi ini)",
+        "Other answers (unknown to this version)",
+    ),
     "disclose": ("Diberitahukan ke pelapor", "Told to the source"),
     "disclose_none": (
         "tidak ada (pelapor tidak diberi tahu ke mana laporan dirujuk)",
@@ -295,46 +320,42 @@ def _s(key: str, lang: str) -> str:
     return SHOW[key][0 if lang == "id" else 1]
 
 
-def _region_text(code: Any, regions: region_data.Regions) -> str:
-    if not isinstance(code, str) or not code:
+def _region_text(code: str | None, regions: region_data.Regions) -> str:
+    if not code:
         return "-"
     return regions.describe(code) if region_data.valid_code(code) else f"{safe(code)} (?)"
 
 
-def tip_detail(
-    tip_id: str,
-    meta: Mapping[str, Any],
-    document: Mapping[str, Any],
-    record: Mapping[str, Any],
-    lang: str,
-) -> None:
+def tip_detail(tip_id: str, meta: TipMeta, document: TipDocument, record: TriageRecord, lang: str) -> None:
     console = out()
     regions = region_data.load()
-    answers = document.get("answers", {})
-    current = record["current"]
+    answers = document.answers
+    current = record.current
 
     console.print(Text(f"Tip {tip_id}", style="bold"))
     facts = Table.grid(padding=(0, 2))
-    facts.add_row(_s("received", lang), Text(meta["received"]))
-    facts.add_row(_s("sealed_by", lang), Text(document["sealed_by"]))
-    facts.add_row(_s("lang", lang), Text(document["lang"]))
+    facts.add_row(_s("received", lang), Text(meta.received))
+    facts.add_row(_s("sealed_by", lang), Text(document.sealed_by.value))
+    facts.add_row(_s("lang", lang), Text(document.lang.value))
     console.print(facts)
-    if meta["sealed_by"] != document["sealed_by"]:
+    if meta.sealed_by != document.sealed_by:
         console.print(
             Panel(
-                Text(_s("mismatch", lang).format(meta=meta["sealed_by"], payload=document["sealed_by"]), style="bold"),
+                Text(
+                    _s("mismatch", lang).format(meta=meta.sealed_by.value, payload=document.sealed_by.value),
+                    style="bold",
+                ),
                 border_style="red",
                 title="!!",
             )
         )
-    if "server" in (meta["sealed_by"], document["sealed_by"]):
+    if SealedBy.SERVER in (meta.sealed_by, document.sealed_by):
         console.print(Panel(Text(_s("server_sealed", lang)), border_style="yellow", title="!"))
 
-    danger = answers.get("danger") if isinstance(answers.get("danger"), list) else []
-    if danger:
+    if answers.danger:
         console.print(
             Panel(
-                Text("\n".join(safe(name_of(DANGER, d, lang)) for d in danger), style="bold"),
+                Text("\n".join(safe(name_of(DANGER, d, lang)) for d in answers.danger), style="bold"),
                 title=_s("danger", lang),
                 border_style="red",
             )
@@ -343,32 +364,29 @@ def tip_detail(
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    category = answers.get("category")
+    category = answers.category
     table.add_row(_s("category", lang), T(f"{category}: {name_of(CATEGORIES, category, lang)}" if category else "-"))
-    regency, province = answers.get("regency"), answers.get("province")
-    table.add_row(_s("region", lang), T(_region_text(regency or province, regions)))
-    table.add_row(_s("place", lang), T(answers.get("place")))
-    table.add_row(_s("when", lang), T(answers.get("when")))
-    table.add_row(_s("ongoing", lang), T(name_of(ONGOING, answers.get("ongoing"), lang)))
-    count = answers.get("victims_count")
+    table.add_row(_s("region", lang), T(_region_text(answers.regency or answers.province, regions)))
+    table.add_row(_s("place", lang), T(answers.place))
+    table.add_row(_s("when", lang), T(answers.when))
+    table.add_row(_s("ongoing", lang), T(name_of(ONGOING, answers.ongoing, lang)))
+    count = answers.victims_count
     table.add_row(
         _s("victims", lang),
         T(
             f"{_s('victims_count', lang)}: {count if count is not None else '-'}; "
-            f"{_s('victims_age', lang)}: {name_of(AGE_BANDS, answers.get('victims_age_band'), lang)}; "
-            f"{_s('victims_nat', lang)}: {answers.get('victims_nationality') or '-'}"
+            f"{_s('victims_age', lang)}: {name_of(AGE_BANDS, answers.victims_age_band, lang)}; "
+            f"{_s('victims_nat', lang)}: {answers.victims_nationality or '-'}"
         ),
     )
-    table.add_row(_s("how_known", lang), T(name_of(HOW_KNOWN, answers.get("how_known"), lang)))
-    places = answers.get("online_places") if isinstance(answers.get("online_places"), list) else []
-    table.add_row(_s("online", lang), T("\n".join(places) if places else None))
-    contact = answers.get("contact")
-    if contact:
-        consent = answers.get("contact_consent") is True
+    table.add_row(_s("how_known", lang), T(name_of(HOW_KNOWN, answers.how_known, lang)))
+    table.add_row(_s("online", lang), T("\n".join(answers.online_places) if answers.online_places else None))
+    if answers.contact:
+        consent = answers.contact_consent
         table.add_row(
             _s("contact", lang),
             Text.assemble(
-                Text(safe(contact)),
+                Text(safe(answers.contact)),
                 Text(
                     f"  ({_s('consent_yes' if consent else 'consent_no', lang)})",
                     style="green" if consent else "bold red",
@@ -377,28 +395,29 @@ def tip_detail(
         )
     else:
         table.add_row(_s("contact", lang), Text("-"))
+    unknown = answers.unknown()
+    if unknown:  # a newer form's questions: shown as sent, never interpreted
+        lines = (f"{key}: {', '.join(v) if isinstance(v, tuple) else v}" for key, v in sorted(unknown.items()))
+        table.add_row(_s("unknown_answers", lang), T("\n".join(lines)))
     console.print(table)
-    console.print(Panel(T(answers.get("description")), title=_s("description", lang), title_align="left"))
-    responsible = answers.get("responsible")
-    if responsible:
-        console.print(Panel(T(responsible), title=_s("responsible", lang), title_align="left"))
+    console.print(Panel(T(answers.description), title=_s("description", lang), title_align="left"))
+    if answers.responsible:
+        console.print(Panel(T(answers.responsible), title=_s("responsible", lang), title_align="left"))
 
-    attachments = document.get("attachments", [])
-    if attachments:
+    if document.attachments:
         files = Table(title=_s("attachments", lang), title_justify="left", box=box.SIMPLE_HEAD)
         for header in ("#", "name", "type", "bytes", "SHA-256"):
             files.add_column(header)
-        for n, a in enumerate(attachments, 1):
-            files.add_row(str(n), T(a["name"]), T(a["type"]), str(a["size"]), a["sha256"])
+        for n, a in enumerate(document.attachments, 1):
+            files.add_row(str(n), T(a.name), T(a.media_type), str(a.size), a.sha256)
         console.print(files)
 
     console.print(triage_panel(current, lang, category))
-    history = record.get("history") or []
-    if history:
-        console.print(history_table(history, lang))
+    if record.history:
+        console.print(history_table(record.history, lang))
 
 
-def thread(conversation: Any, lang: str) -> None:
+def thread(conversation: Thread, lang: str) -> None:
     """The conversation after a tip: follow-ups, published replies, sent and pending replies, oldest first."""
     console = out()
     console.print(Text(_s("thread", lang), style="bold"))
@@ -409,19 +428,18 @@ def thread(conversation: Any, lang: str) -> None:
         return
     for number, item in enumerate(conversation.items, 1):
         console.print(_message_panel(number, item, lang))
-        document = item.document or {}
-        attachments = document.get("attachments") or []
+        attachments = item.document.attachments if item.document else ()
         if attachments:
             files = Table(title=_s("attachments", lang), title_justify="left", box=box.SIMPLE_HEAD)
             for header in ("#", "name", "type", "bytes", "SHA-256"):
                 files.add_column(header)
             for n, a in enumerate(attachments, 1):
-                files.add_row(f"{number}.{n}", T(a["name"]), T(a["type"]), str(a["size"]), a["sha256"])
+                files.add_row(f"{number}.{n}", T(a.name), T(a.media_type), str(a.size), a.sha256)
             console.print(files)
 
 
-def _message_panel(number: int, item: Any, lang: str) -> Panel:
-    document = item.document or {}
+def _message_panel(number: int, item: ThreadItem, lang: str) -> Panel:
+    document = item.document
     when = (item.when or "-").replace("T", " ").removesuffix("Z")[:16] + (" UTC" if item.when else "")
     state = _s(f"state_{item.state}", lang).format(when=when, file=(item.sent_in or "?")[:8])
     heading = Text.assemble(
@@ -430,94 +448,92 @@ def _message_panel(number: int, item: Any, lang: str) -> Panel:
         (state, "bold yellow" if item.state == "pending" else ""),
     )
     lines: list[Text] = [heading]
-    if document:
-        lines.append(
-            Text(f"{_s('message_lang', lang)}: {document.get('lang')}; sealed_by: {document.get('sealed_by')}")
-        )
-        if item.sealed_by and item.sealed_by != document.get("sealed_by"):
+    if document is not None:
+        sealed_by = document.sealed_by
+        lines.append(Text(f"{_s('message_lang', lang)}: {document.lang.value}; sealed_by: {sealed_by.value}"))
+        if item.sealed_by and item.sealed_by != sealed_by:
             lines.append(
                 Text(
-                    _s("message_mismatch", lang).format(meta=item.sealed_by, payload=document.get("sealed_by")),
+                    _s("message_mismatch", lang).format(meta=item.sealed_by.value, payload=sealed_by.value),
                     style="bold red",
                 )
             )
-        if "server" in (item.sealed_by, document.get("sealed_by")):
+        if SealedBy.SERVER in (item.sealed_by, sealed_by):
             lines.append(Text(_s("message_server_sealed", lang), style="yellow"))
         lines.append(Text(""))
-        lines.append(T(document.get("text")))
+        lines.append(T(document.text))
     else:
         lines.append(Text(f"{_s('unopened', lang)}: {safe(item.problem)}", style="bold red"))
-    style = "yellow" if item.state == "pending" else ("cyan" if item.kind == "followup" else "green")
+    style = "yellow" if item.state == "pending" else ("cyan" if item.kind == MessageKind.FOLLOWUP else "green")
     return Panel(Text("\n").join(lines), border_style=style, title_align="left")
 
 
-def reply_written(written: Any) -> None:
+def reply_written(written: WrittenReply) -> None:
     echo(
-        f"reply {written.id[:8]} to tip {written.tip_id[:8]} ({written.lang}) sealed to the source and "
+        f"reply {written.id[:8]} to tip {written.tip_id[:8]} ({written.lang.value}) sealed to the source and "
         f"{counted(len(written.recipients) - 1, 'reviewer')}; pending (not yet sent) until the next "
         "`tipbox-review dispositions export`"
     )
 
 
-def triage_panel(current: Mapping[str, Any], lang: str, payload_category: Any = None) -> Panel:
+def triage_panel(current: Triage, lang: str, payload_category: str | None = None) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    status = current["status"]
-    grid.add_row("status", Text(f"{status}: {name_of(STATUSES, status, lang)}"))
-    if status == "hold":
-        grid.add_row(
-            "hold", Text(f"until {current['hold_until']}, {name_of(HOLD_REASONS, current['hold_reason'], lang)}")
-        )
-    category = current.get("category")
+    status = current.status
+    grid.add_row("status", Text(f"{status.value}: {name_of(STATUSES, status, lang)}"))
+    if status == Status.HOLD:
+        grid.add_row("hold", Text(f"until {current.hold_until}, {name_of(HOLD_REASONS, current.hold_reason, lang)}"))
+    category = current.category
     grid.add_row("category", Text(f"{category}: {name_of(CATEGORIES, category, lang)}" if category else "-"))
-    priority = current.get("priority")
+    priority = current.priority
     if priority:
         p = PRIORITIES[priority]
         grid.add_row("priority", Text(f"{priority} {p.name(lang)} ({p.within(lang)})"))
-        grid.add_row("reason", T(current.get("priority_reason")))
+        grid.add_row("reason", T(current.priority_reason))
     else:
         grid.add_row("priority", Text("-"))
     regions = region_data.load()
-    grid.add_row("region", Text("\n".join(regions.describe(c) for c in current.get("regions") or []) or "-"))
-    grid.add_row("referred to", Text(", ".join(current.get("targets") or []) or "-"))
-    disclose = current.get("disclose")
+    grid.add_row("region", Text("\n".join(regions.describe(c) for c in current.regions) or "-"))
+    grid.add_row("referred to", Text(", ".join(current.targets) or "-"))
+    disclose = current.disclose
     grid.add_row(
         _s("disclose", lang),
-        Text(f"{disclose}: {name_of(AGENCY_KINDS, disclose, lang)}" if disclose else _s("disclose_none", lang)),
+        Text(f"{disclose.value}: {name_of(AGENCY_KINDS, disclose, lang)}" if disclose else _s("disclose_none", lang)),
     )
-    if current.get("notes"):
-        grid.add_row("notes", T(current["notes"]))
+    if current.notes:
+        grid.add_row("notes", T(current.notes))
     suggestion = SUGGESTED_AGENCIES.get(category or payload_category or "")
-    if suggestion and not current.get("targets"):
+    if suggestion and not current.targets:
         grid.add_row(_s("suggested", lang), Text(", ".join(suggestion)))
     return Panel(grid, title=_s("triage", lang), title_align="left")
 
 
-def history_table(history: Sequence[Mapping[str, Any]], lang: str) -> Table:
+def history_table(history: Sequence[HistoryItem], lang: str) -> Table:
     table = Table(title=_s("history", lang), title_justify="left", box=box.SIMPLE_HEAD)
     for header in ("when (UTC)", "by", "change"):
         table.add_column(header)
     for item in history:
-        lines = [f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in (item.get("changes") or {}).items()]
-        referral = item.get("referral")
-        if isinstance(referral, dict):
+        lines = [f"{k}: {_short(old)} → {_short(new)}" for k, (old, new) in item.changes.items()]
+        referral = item.referral
+        if referral is not None:
             lines.insert(
                 0,
-                f"referral packet to {referral.get('to')} ({referral.get('format')}, sha256 {str(referral.get('sha256'))[:16]}…)",
+                f"referral packet to {referral.to} ({referral.format}, sha256 {referral.sha256[:16]}…)",
             )
-        table.add_row(Text(str(item.get("at"))), Text(str(item.get("by", ""))[:19]), T("\n".join(lines)))
+        table.add_row(Text(item.at), Text(item.by[:19]), T("\n".join(lines)))
     return table
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, list):
-        value = ", ".join(map(str, value)) or "-"
-    text = "-" if value is None else str(value)
+def _short(value: FieldValue) -> str:
+    if isinstance(value, tuple):
+        text = ", ".join(value) or "-"
+    else:
+        text = "-" if value is None else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def triage_changes(tip_id: str, changes: Mapping[str, Sequence[Any]]) -> None:
+def triage_changes(tip_id: str, changes: Mapping[str, tuple[FieldValue, FieldValue]]) -> None:
     if not changes:
         echo(f"tip {tip_id[:8]}: nothing changed")
         return
@@ -530,8 +546,25 @@ def triage_changes(tip_id: str, changes: Mapping[str, Sequence[Any]]) -> None:
 # --- attachments, referral, dispositions, codes ---------------------------------------------------
 
 
+class ProgressSink:
+    """What long operations report to: a new file of ``total`` bytes, then bytes done."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def start(self, name: str, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=self._progress.tasks[self._task].total)
+        self._task = self._progress.add_task(safe(name)[:40], total=total)
+
+    def advance(self, n: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, n)
+
+
 @contextlib.contextmanager
-def byte_progress() -> Iterator[Any]:
+def byte_progress() -> Iterator[ProgressSink]:
     console = err()
     progress = Progress(
         TextColumn("{task.description}"),
@@ -543,24 +576,11 @@ def byte_progress() -> Iterator[Any]:
         disable=not console.is_terminal,
         transient=False,
     )
-
-    class Sink:
-        task: Any = None
-
-        def start(self, name: str, total: int) -> None:
-            if self.task is not None:
-                progress.update(self.task, completed=progress.tasks[self.task].total)
-            self.task = progress.add_task(safe(name)[:40], total=total)
-
-        def advance(self, n: int) -> None:
-            if self.task is not None:
-                progress.advance(self.task, n)
-
     with progress:
-        yield Sink()
+        yield ProgressSink(progress)
 
 
-def attachments_done(results: Sequence[Any]) -> None:
+def attachments_done(results: Sequence[Extracted]) -> None:
     console = out()
     table = Table(box=box.SIMPLE_HEAD)
     for header in ("file", "bytes", "SHA-256 (as submitted)", "metadata"):
@@ -611,7 +631,7 @@ def codes() -> None:
     console.print(Text("regions (--region): Kemendagri codes such as 18 (province) or 18.09 (kabupaten/kota)"))
 
 
-def audit_report(report: Any, pinned: bool) -> None:
+def audit_report(report: Report, pinned: bool) -> None:
     """The auditor's compliance table."""
     console = out()
     verdict = T("COMPLIANT", "bold green") if report.ok else T("NOT COMPLIANT", "bold red")

@@ -11,19 +11,16 @@ at least as new as the one they came from.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from crypto.audit import Policy
+from crypto.bundle import BundleManifest
 from crypto.errors import MalformedDocument
 
-from .errors import StateConflict
+from .records import RecordKind
 from .workspace import Workspace, iso, utc_now, write_atomic
 
-RECORD_TYPE = "tipbox-review-reviewers"
-RECORD_VERSION = 1
+REVIEWERS = RecordKind("tipbox-review-reviewers", 1, "import the newest bundle again")
 
 
 @dataclass(frozen=True)
@@ -46,52 +43,46 @@ class HoldLimit:
         return cls(Policy().max_hold_days, "tipbox's default: no imported bundle states the server's policy yet")
 
 
-def _damaged(ws: Workspace) -> StateConflict:
-    return StateConflict(f"{ws.reviewers_file} is damaged; import the newest bundle again")
-
-
 def known(ws: Workspace) -> ServerFacts | None:
     try:
-        data = json.loads(ws.reviewers_file.read_text())
+        data = ws.reviewers_file.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
-        raise StateConflict(f"{ws.reviewers_file} is unreadable; import the newest bundle again") from None
-    if not isinstance(data, dict) or data.get("type") != RECORD_TYPE:
-        raise _damaged(ws)
-    recipients = data.get("reviewers")
-    if not isinstance(recipients, list) or not all(isinstance(r, str) and r.startswith("age1") for r in recipients):
-        raise _damaged(ws)
+    raw = REVIEWERS.checked(data, f"the reviewers list ({ws.reviewers_file})")
+    recipients = raw.texts("reviewers")
+    if not all(r.startswith("age1") for r in recipients):
+        raise raw.error("reviewers holds something that is not an age recipient")
     try:
-        policy = Policy.from_document(data["policy"]) if data.get("policy") is not None else None
+        stated = raw.value("policy")
+        policy = Policy.from_document(raw.nested(stated, "policy").raw) if stated is not None else None
     except MalformedDocument:
-        raise _damaged(ws) from None
-    return ServerFacts(list(recipients), policy, data.get("bundle_created"), data.get("signer"))
+        raise raw.error("its policy is not a retention policy") from None
+    return ServerFacts(list(recipients), policy, raw.optional_text("bundle_created"), raw.optional_text("signer"))
 
 
 def hold_limit(ws: Workspace) -> HoldLimit:
     return HoldLimit.of(known(ws))
 
 
-def remember(ws: Workspace, body: Mapping[str, Any], signer: str) -> bool:
+def remember(ws: Workspace, manifest: BundleManifest, signer: str) -> bool:
     """Keep a verified bundle's reviewers and policy unless an already imported bundle is newer; True if written."""
-    created = body.get("created")
-    recipients = list(body.get("reviewers") or [])
-    policy = Policy.from_document(body["policy"]) if "policy" in body else None
+    created = manifest.created
+    recipients = list(manifest.reviewers or ())
+    policy = manifest.policy
     current = known(ws)
     if current is not None:
         if current.bundle_created and created and current.bundle_created > created:
             return False
         if (current.recipients, current.policy, current.bundle_created) == (recipients, policy, created):
             return False
-    record = {
-        "type": RECORD_TYPE,
-        "v": RECORD_VERSION,
-        "reviewers": recipients,
-        "policy": policy.as_document() if policy else None,
-        "bundle_created": created,
-        "signer": signer,
-        "imported": iso(utc_now()),
-    }
-    write_atomic(ws.reviewers_file, json.dumps(record, indent=1).encode() + b"\n", mode=0o600)
+    record = REVIEWERS.json_text(
+        {
+            "reviewers": list(recipients),
+            "policy": policy.as_document() if policy else None,
+            "bundle_created": created,
+            "signer": signer,
+            "imported": iso(utc_now()),
+        }
+    )
+    write_atomic(ws.reviewers_file, record, mode=0o600)
     return True

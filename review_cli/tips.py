@@ -2,35 +2,35 @@
 
 A tip's payload is opened in memory only (crypto.payload.open_tip) after its
 stored ciphertext has been checked against the SHA-256 the signed bundle
-manifest gave. ``list`` needs a few fields of every tip; rather than open
-10,000 payloads each time, it keeps them in ``index.age``, a cache sealed to
-the reviewer's own key whose entries are checked against the ciphertext hashes
-and rebuilt whenever they do not match.
+manifest gave. ``list`` reads the few fields it needs of every tip from the
+sealed cache (review_cli/index.py), which is checked against the ciphertext
+hashes and brought up to date whenever they do not match.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
 
 from crypto import payload
 from crypto import regions as region_data
+from crypto.bundle import BundleFileEntry
+from crypto.documents import JSONObject
 from crypto.errors import NoMatchingIdentity, TipboxCryptoError, UnknownPayloadVersion
+from crypto.payload import TipDocument
+from crypto.vocabulary import SealedBy, Status
 
+from . import triage_record
 from .errors import InputError, NotSealedToYou, VerificationError
+from .index import Index, TipSummary
 from .taxonomy import PRIORITIES
-from .workspace import Keys, Workspace, open_record, seal_record, write_atomic
+from .triage_record import Triage
+from .workspace import Keys, TipMeta, Workspace, short
 
-INDEX_TYPE = "tipbox-review-index"
-INDEX_VERSION = 1
 SORTS = ("received", "priority", "status")
-STATUS_ORDER = {"new": 0, "in_review": 1, "hold": 2, "referred": 3, "closed": 4}
-
-
-def short(tip_id: str) -> str:
-    return tip_id[:8]
+STATUS_ORDER = {Status.NEW: 0, Status.IN_REVIEW: 1, Status.HOLD: 2, Status.REFERRED: 3, Status.CLOSED: 4}
 
 
 def open_failure(tip_id: str, exc: TipboxCryptoError) -> VerificationError:
@@ -42,168 +42,112 @@ def open_failure(tip_id: str, exc: TipboxCryptoError) -> VerificationError:
     return VerificationError(f"tip {short(tip_id)} cannot be opened: {exc}")
 
 
-def open_sealed_tip(data: bytes, tip_id: str, keys: Keys) -> dict[str, Any]:
+def open_sealed_tip(data: bytes, tip_id: str, keys: Keys) -> TipDocument:
     try:
         return payload.open_tip(data, [keys.age])
     except TipboxCryptoError as exc:
         raise open_failure(tip_id, exc) from None
 
 
-def read_verified(path, expected: Mapping[str, Any], what: str) -> bytes:
+def read_verified(path: Path, expected: BundleFileEntry, what: str) -> bytes:
     """Read a stored age file and check it against its manifest entry."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise VerificationError(f"{what} is missing from the workspace; import the bundle again") from None
-    if len(data) != expected.get("size") or hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+    if len(data) != expected.size or hashlib.sha256(data).hexdigest() != expected.sha256:
         raise VerificationError(f"{what} in the workspace does not match the signed manifest; import the bundle again")
     return data
 
 
-def open_payload(ws: Workspace, keys: Keys, tip_id: str, meta: Mapping[str, Any]) -> dict[str, Any]:
-    data = read_verified(ws.payload_path(tip_id), meta["payload"], f"the payload of tip {short(tip_id)}")
-    return open_sealed_tip(data, tip_id, keys)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def summarize(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload fields `list` needs (kept only in the sealed index)."""
-    answers = document.get("answers", {})
-    danger = answers.get("danger")
-    return {
-        "sealed_by": document.get("sealed_by"),
-        "lang": document.get("lang"),
-        "category": _text(answers.get("category")),
-        "province": _text(answers.get("province")),
-        "regency": _text(answers.get("regency")),
-        "attachments": len(document.get("attachments", [])),
-        "danger": bool(danger) if isinstance(danger, list) else False,
-    }
-
-
-@dataclass
-class Index:
-    tips: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {payload_sha256, summary}
-    triage: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {sha256, current}
-    dirty: bool = False
-
-    @classmethod
-    def load(cls, ws: Workspace, keys: Keys) -> Index:
-        try:
-            data = ws.index_file.read_bytes()
-        except FileNotFoundError:
-            return cls(dirty=True)
-        try:
-            document = open_record(data, keys, "the list cache")
-        except VerificationError:
-            return cls(dirty=True)  # a cache: rebuilt from the ciphertext below
-        if document.get("type") != INDEX_TYPE or document.get("v") != INDEX_VERSION:
-            return cls(dirty=True)
-        tips, triage = document.get("tips"), document.get("triage")
-        if not isinstance(tips, dict) or not isinstance(triage, dict):
-            return cls(dirty=True)
-        return cls(tips, triage)
-
-    def save(self, ws: Workspace, keys: Keys) -> None:
-        if self.dirty:
-            document = {"type": INDEX_TYPE, "v": INDEX_VERSION, "tips": self.tips, "triage": self.triage}
-            write_atomic(ws.index_file, seal_record(document, keys), fsync=False)
-            self.dirty = False
-
-    def put_tip(self, tip_id: str, payload_sha256: str, document: Mapping[str, Any]) -> None:
-        self.tips[tip_id] = {"payload_sha256": payload_sha256, "summary": summarize(document)}
-        self.dirty = True
-
-    def put_triage(self, tip_id: str, file_sha256: str, current: Mapping[str, Any]) -> None:
-        self.triage[tip_id] = {"sha256": file_sha256, "current": dict(current)}
-        self.dirty = True
+def open_payload(ws: Workspace, keys: Keys, meta: TipMeta) -> TipDocument:
+    data = read_verified(ws.payload_path(meta.id), meta.payload, f"the payload of tip {short(meta.id)}")
+    return open_sealed_tip(data, meta.id, keys)
 
 
 @dataclass
 class Row:
     id: str
     received: str
-    sealed_by: str
-    payload_sealed_by: str | None
+    sealed_by: SealedBy  # as the signed bundle says
+    payload_sealed_by: SealedBy  # as the tip itself says
     category: str | None
     priority: str | None
     regions: list[str]
-    status: str
+    status: Status
     targets: list[str]
     hold_until: str | None
     attachments: int
     danger: bool
     triaged: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_json(self) -> JSONObject:
+        document: JSONObject = asdict(self)
+        return document
 
 
 @dataclass
 class Listing:
     rows: list[Row]
     unreadable: list[str]  # one-line reasons for tips that could not be opened
-    triage: dict[str, dict[str, Any]] = field(default_factory=dict)  # tip id -> current triage fields
+    triage: dict[str, Triage] = field(default_factory=dict)  # tip id -> current triage fields
 
 
-def _row(meta: Mapping[str, Any], summary: Mapping[str, Any], triage: Mapping[str, Any] | None) -> Row:
-    current = triage or {}
-    payload_regions = [summary["regency"] or summary["province"]] if (summary["regency"] or summary["province"]) else []
+def _row(meta: TipMeta, summary: TipSummary, triage: Triage | None) -> Row:
+    current = triage or Triage()
+    place = summary.regency or summary.province
     return Row(
-        id=meta["id"],
-        received=meta["received"],
-        sealed_by=meta["sealed_by"],
-        payload_sealed_by=summary["sealed_by"],
-        category=current.get("category") or summary["category"],
-        priority=current.get("priority"),
-        regions=list(current.get("regions") or payload_regions),
-        status=current.get("status") or "new",
-        targets=list(current.get("targets") or []),
-        hold_until=current.get("hold_until"),
-        attachments=summary["attachments"],
-        danger=summary["danger"],
+        id=meta.id,
+        received=meta.received,
+        sealed_by=meta.sealed_by,
+        payload_sealed_by=summary.sealed_by,
+        category=current.category or summary.category,
+        priority=current.priority,
+        regions=list(current.regions or ([place] if place else [])),
+        status=current.status,
+        targets=list(current.targets),
+        hold_until=current.hold_until,
+        attachments=summary.attachments,
+        danger=summary.danger,
         triaged=triage is not None,
     )
 
 
 def load_listing(ws: Workspace, keys: Keys) -> Listing:
-    from .triage import current_of  # late: triage imports this module
-
     index = Index.load(ws, keys)
-    rows, unreadable = [], []
-    currents: dict[str, dict[str, Any]] = {}
+    listing = Listing([], [])
     triaged = ws.triage_ids()
-    for tip_id, meta in ws.metas():
+    for meta in ws.metas():
+        tip_id = meta.id
         cached = index.tips.get(tip_id)
-        if cached is None or cached.get("payload_sha256") != meta["payload"]["sha256"]:
+        if cached is None or cached.payload_sha256 != meta.payload.sha256:
             try:
-                document = open_payload(ws, keys, tip_id, meta)
+                document = open_payload(ws, keys, meta)
             except VerificationError as exc:
-                unreadable.append(str(exc))
+                listing.unreadable.append(str(exc))
                 continue
-            index.put_tip(tip_id, meta["payload"]["sha256"], document)
-            cached = index.tips[tip_id]
+            cached = index.put_tip(tip_id, meta.payload.sha256, document)
         current = None
         if tip_id in triaged:
-            data = ws.triage_path(tip_id).read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            entry = index.triage.get(tip_id)
-            if entry is None or entry.get("sha256") != digest:
-                current = current_of(open_record(data, keys, f"the triage record of tip {short(tip_id)}"), tip_id)
-                index.put_triage(tip_id, digest, current)
-            else:
-                current = entry["current"]
-        elif tip_id in index.triage:
-            del index.triage[tip_id]
-            index.dirty = True
-        rows.append(_row(meta, cached["summary"], current))
-        if current is not None:
-            currents[tip_id] = current
+            current = _current_triage(ws, keys, index, tip_id)
+            listing.triage[tip_id] = current
+        else:
+            index.forget_triage(tip_id)
+        listing.rows.append(_row(meta, cached.summary, current))
     index.save(ws, keys)
-    return Listing(rows, unreadable, currents)
+    return listing
+
+
+def _current_triage(ws: Workspace, keys: Keys, index: Index, tip_id: str) -> Triage:
+    """The tip's current triage fields, from the cache while it matches the sealed record."""
+    data = ws.triage_path(tip_id).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    entry = index.triage.get(tip_id)
+    if entry is not None and entry.sha256 == digest:
+        return entry.current
+    current = triage_record.read(data, keys, tip_id).current
+    index.put_triage(tip_id, digest, current)
+    return current
 
 
 def _region_matches(codes: Iterable[str], wanted: str) -> bool:

@@ -1,82 +1,41 @@
-"""Triage records: the reviewer's assessment of one tip, with its full history.
+"""Triage: what a reviewer may change about a tip, and recording it.
 
-A record is JSON sealed to the reviewer's own age recipient
-(``triage/<id>.age``): triage notes and even a category reveal what a tip is
-about, so they are ciphertext at rest like the tip itself. Every change is
-appended to ``history`` with the time and the fingerprint of the reviewer's
-signing key; nothing is ever removed from it.
+The record itself (its fields, its history, how it is sealed) is
+review_cli/triage_record.py; this module checks a requested change against
+the vocabularies and the hold limit, applies it to a record (returning a new
+one: records are frozen), and saves it, keeping the list cache in step.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from crypto import regions as region_data
+from crypto.vocabulary import AgencyKind, HoldReason, Status
 
-from .errors import InputError, StateConflict, VerificationError
+from .errors import InputError, StateConflict
+from .index import Index
 from .server_facts import HoldLimit
 from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, PRIORITIES, STATUSES
-from .tips import Index, short
-from .workspace import Keys, Workspace, iso, open_record, seal_record, write_atomic
+from .triage_record import FieldValue, HistoryItem, Referral, Triage, TriageRecord, load
+from .workspace import Keys, Workspace, iso, short, write_atomic
 
-RECORD_TYPE = "tipbox-triage"
-RECORD_VERSION = 1
 MAX_REASON = 1000
 MAX_NOTES = 20000
 MAX_CODES = 20
-EMPTY: dict[str, Any] = {
-    "category": None,
-    "priority": None,
-    "priority_reason": None,
-    "regions": [],
-    "targets": [],
-    "notes": None,
-    "status": "new",
-    "hold_until": None,
-    "hold_reason": None,
-    "disclose": None,  # the agency kind the source may be told about (AGENCY_KINDS), or None: nothing
-}
 NO_DISCLOSURE = "none"
+# What `triage` and `refer` report: field name -> (old value, new value).
+Changes = dict[str, tuple[FieldValue, FieldValue]]
 
 
-def new_record(tip_id: str) -> dict[str, Any]:
-    return {"type": RECORD_TYPE, "v": RECORD_VERSION, "tip_id": tip_id, "current": dict(EMPTY), "history": []}
-
-
-def current_of(record: Mapping[str, Any], tip_id: str) -> dict[str, Any]:
-    """The record's current fields, after checking it is this tip's record."""
-    if record.get("type") != RECORD_TYPE or record.get("tip_id") != tip_id:
-        raise VerificationError(f"the triage record of tip {short(tip_id)} belongs to another tip or is damaged")
-    if record.get("v") != RECORD_VERSION:
-        raise VerificationError(
-            f"the triage record of tip {short(tip_id)} has an unknown version; update tipbox-review"
-        )
-    current = record.get("current")
-    if not isinstance(current, dict) or not isinstance(record.get("history"), list):
-        raise VerificationError(f"the triage record of tip {short(tip_id)} is damaged")
-    return {**EMPTY, **current}
-
-
-def load(ws: Workspace, keys: Keys, tip_id: str) -> dict[str, Any]:
-    """The tip's record, or a new empty one."""
-    try:
-        data = ws.triage_path(tip_id).read_bytes()
-    except FileNotFoundError:
-        return new_record(tip_id)
-    record = open_record(data, keys, f"the triage record of tip {short(tip_id)}")
-    record["current"] = current_of(record, tip_id)
-    return record
-
-
-def save(ws: Workspace, keys: Keys, record: Mapping[str, Any]) -> None:
-    data = seal_record(record, keys)
-    write_atomic(ws.triage_path(record["tip_id"]), data)
+def save(ws: Workspace, keys: Keys, record: TriageRecord) -> None:
+    data = record.seal(keys)
+    write_atomic(ws.triage_path(record.tip_id), data)
     index = Index.load(ws, keys)
-    index.put_triage(record["tip_id"], hashlib.sha256(data).hexdigest(), record["current"])
+    index.put_triage(record.tip_id, hashlib.sha256(data).hexdigest(), record.current)
     index.save(ws, keys)
 
 
@@ -96,10 +55,10 @@ class Change:
     disclose: str | None = None  # an AGENCY_KINDS code, or "none" to tell the source nothing
 
     def empty(self) -> bool:
-        return all(v is None for v in vars(self).values())
+        return all(getattr(self, f.name) is None for f in fields(self))
 
 
-def _codes(values: Sequence[str], table: Mapping[str, Any], option: str) -> list[str]:
+def _codes(values: Sequence[str], table: Mapping[str, object], option: str) -> tuple[str, ...]:
     out: list[str] = []
     for raw in values:
         code = raw.strip().upper()
@@ -109,10 +68,10 @@ def _codes(values: Sequence[str], table: Mapping[str, Any], option: str) -> list
             out.append(code)
     if len(out) > MAX_CODES:
         raise InputError(f"{option}: at most {MAX_CODES} codes")
-    return out
+    return tuple(out)
 
 
-def _regions(values: Sequence[str]) -> list[str]:
+def _regions(values: Sequence[str]) -> tuple[str, ...]:
     data = region_data.load()
     out: list[str] = []
     for raw in values:
@@ -125,7 +84,7 @@ def _regions(values: Sequence[str]) -> list[str]:
             out.append(code)
     if len(out) > MAX_CODES:
         raise InputError(f"--region: at most {MAX_CODES} codes")
-    return out
+    return tuple(out)
 
 
 def _text(value: str, option: str, limit: int) -> str | None:
@@ -135,109 +94,112 @@ def _text(value: str, option: str, limit: int) -> str | None:
     return text or None
 
 
+def _status(change: Change, current: Triage) -> Status:
+    if change.status is None:
+        return current.status
+    code = change.status.strip().lower()
+    if code not in STATUSES:
+        raise InputError(f"--status {change.status!r} is not one of: {', '.join(STATUSES)}")
+    return Status(code)
+
+
+def _disclose(change: Change, current: Triage) -> AgencyKind | None:
+    if change.disclose is None:
+        return current.disclose
+    kind = change.disclose.strip().lower()
+    if kind != NO_DISCLOSURE and kind not in AGENCY_KINDS:
+        raise InputError(f"--disclose {change.disclose!r} is not one of: {', '.join([*AGENCY_KINDS, NO_DISCLOSURE])}")
+    return None if kind == NO_DISCLOSURE else AgencyKind(kind)
+
+
+def _hold(
+    change: Change, current: Triage, status: Status, today: date, hold_limit: HoldLimit
+) -> tuple[str | None, HoldReason | None]:
+    """(hold_until, hold_reason) after ``change``: both set on hold, both None otherwise."""
+    if status != Status.HOLD:
+        if change.hold_until is not None or change.hold_reason is not None:
+            raise InputError("--hold-until and --hold-reason only apply with --status hold")
+        return None, None
+    until, reason = current.hold_until, current.hold_reason
+    if change.hold_until is not None:
+        if change.hold_until <= today:
+            raise InputError("--hold-until must be a date after today")
+        if change.hold_until > today + timedelta(days=hold_limit.days):
+            raise InputError(
+                f"--hold-until may be at most {hold_limit.days} days ahead ({hold_limit.origin}); renew the hold later"
+            )
+        until = change.hold_until.isoformat()
+    if change.hold_reason is not None:
+        reason_code = change.hold_reason.strip().lower()
+        if reason_code not in HOLD_REASONS:
+            raise InputError(f"--hold-reason {change.hold_reason!r} is not one of: {', '.join(HOLD_REASONS)}")
+        reason = HoldReason(reason_code)
+    if not until or not reason:
+        raise InputError("--status hold needs --hold-until YYYY-MM-DD and --hold-reason (a hold never lasts forever)")
+    return until, reason
+
+
 def apply_change(
-    record: dict[str, Any], change: Change, *, by: str, now: datetime, hold_limit: HoldLimit
-) -> dict[str, list[Any]]:
-    """Validate ``change`` against the record, apply it, append history; return what changed."""
+    record: TriageRecord, change: Change, *, by: str, now: datetime, hold_limit: HoldLimit
+) -> tuple[TriageRecord, Changes]:
+    """Validate ``change`` against the record and apply it.
+
+    Returns the new record (records are frozen: the change appended to its history) and what changed.
+    """
     if change.empty():
         raise InputError("nothing to change: give at least one option (see tipbox-review triage --help)")
-    current = dict(record["current"])
-    new = dict(current)
+    current = record.current
+    category, priority, reason = current.category, current.priority, current.priority_reason
     if change.category is not None:
-        new["category"] = _codes([change.category], CATEGORIES, "--category")[0]
+        category = _codes([change.category], CATEGORIES, "--category")[0]
     if (change.priority is None) != (change.reason is None):
         raise InputError("--priority and --reason go together: say why the priority is what it is")
     if change.priority is not None and change.reason is not None:
-        new["priority"] = _codes([change.priority], PRIORITIES, "--priority")[0]
+        priority = _codes([change.priority], PRIORITIES, "--priority")[0]
         reason = _text(change.reason, "--reason", MAX_REASON)
         if reason is None:
             raise InputError("--reason must not be empty")
-        new["priority_reason"] = reason
-    if change.regions is not None:
-        new["regions"] = _regions(change.regions)
-    if change.targets is not None:
-        new["targets"] = _codes(change.targets, AGENCIES, "--target")
-    if change.notes is not None:
-        new["notes"] = _text(change.notes, "--notes", MAX_NOTES)
-    if change.status is not None:
-        status = change.status.strip().lower()
-        if status not in STATUSES:
-            raise InputError(f"--status {change.status!r} is not one of: {', '.join(STATUSES)}")
-        new["status"] = status
-    if change.disclose is not None:
-        kind = change.disclose.strip().lower()
-        if kind != NO_DISCLOSURE and kind not in AGENCY_KINDS:
-            raise InputError(
-                f"--disclose {change.disclose!r} is not one of: {', '.join([*AGENCY_KINDS, NO_DISCLOSURE])}"
-            )
-        new["disclose"] = None if kind == NO_DISCLOSURE else kind
-    today = now.date()
-    if new["status"] == "hold":
-        if change.hold_until is not None:
-            if change.hold_until <= today:
-                raise InputError("--hold-until must be a date after today")
-            if change.hold_until > today + timedelta(days=hold_limit.days):
-                raise InputError(
-                    f"--hold-until may be at most {hold_limit.days} days ahead ({hold_limit.origin}); "
-                    "renew the hold later"
-                )
-            new["hold_until"] = change.hold_until.isoformat()
-        if change.hold_reason is not None:
-            reason_code = change.hold_reason.strip().lower()
-            if reason_code not in HOLD_REASONS:
-                raise InputError(f"--hold-reason {change.hold_reason!r} is not one of: {', '.join(HOLD_REASONS)}")
-            new["hold_reason"] = reason_code
-        if not new["hold_until"] or not new["hold_reason"]:
-            raise InputError(
-                "--status hold needs --hold-until YYYY-MM-DD and --hold-reason (a hold never lasts forever)"
-            )
-    else:
-        if change.hold_until is not None or change.hold_reason is not None:
-            raise InputError("--hold-until and --hold-reason only apply with --status hold")
-        new["hold_until"] = None
-        new["hold_reason"] = None
-    if new["status"] == "referred" and not new["targets"]:
+    regions = current.regions if change.regions is None else _regions(change.regions)
+    targets = current.targets if change.targets is None else _codes(change.targets, AGENCIES, "--target")
+    notes = current.notes if change.notes is None else _text(change.notes, "--notes", MAX_NOTES)
+    status = _status(change, current)
+    disclose = _disclose(change, current)
+    hold_until, hold_reason = _hold(change, current, status, now.date(), hold_limit)
+    if status == Status.REFERRED and not targets:
         raise InputError("--status referred needs the agency: add --target CODE")
-    changes = {k: [current[k], new[k]] for k in EMPTY if current[k] != new[k]}
+    new = Triage(category, priority, reason, regions, targets, notes, status, hold_until, hold_reason, disclose)
+    changes = new.changes_from(current)
     if changes:
-        record["current"] = new
-        record["history"].append({"at": iso(now), "by": by, "changes": changes})
-    return changes
+        record = record.changed(new, HistoryItem(iso(now), by, changes))
+    return record, changes
 
 
 def record_referral(
-    record: dict[str, Any], *, agency: str, fmt: str, lang: str, sha256: str, by: str, now: datetime
-) -> dict[str, list[Any]]:
+    record: TriageRecord, *, agency: str, fmt: str, lang: str, sha256: str, by: str, now: datetime
+) -> tuple[TriageRecord, Changes]:
     """Note a referral packet in the history; mark the tip referred to that agency."""
     if agency not in AGENCIES:
         raise InputError(f"--to {agency!r} is not a known agency code")
-    current = dict(record["current"])
-    new = dict(current)
-    if agency not in new["targets"]:
-        new["targets"] = [*new["targets"], agency]
-    if new["status"] in ("new", "in_review"):
-        new["status"] = "referred"
-    changes = {k: [current[k], new[k]] for k in EMPTY if current[k] != new[k]}
-    record["current"] = new
-    record["history"].append(
-        {
-            "at": iso(now),
-            "by": by,
-            "changes": changes,
-            "referral": {"to": agency, "format": fmt, "lang": lang, "sha256": sha256},
-        }
-    )
-    return changes
+    current = record.current
+    targets = current.targets if agency in current.targets else (*current.targets, agency)
+    status = Status.REFERRED if current.status in (Status.NEW, Status.IN_REVIEW) else current.status
+    new = replace(current, targets=targets, status=status)
+    changes = new.changes_from(current)
+    item = HistoryItem(iso(now), by, changes, Referral(agency, fmt, lang, sha256))
+    return record.changed(new, item), changes
 
 
-def require_referable(current: Mapping[str, Any], payload_category: str | None, tip_id: str) -> None:
-    if not current.get("priority") or not current.get("priority_reason"):
+def require_referable(current: Triage, payload_category: str | None, tip_id: str) -> None:
+    if not current.priority or not current.priority_reason:
         raise InputError(
             f"tip {short(tip_id)} has no priority yet: run `tipbox-review triage {short(tip_id)} "
             "--priority P1..P4 --reason ...` first"
         )
-    category = current.get("category") or payload_category
+    category = current.category or payload_category
     if category not in CATEGORIES:
         raise InputError(f"tip {short(tip_id)} has no known category yet: run `triage --category CODE` first")
-    if current.get("status") == "closed":
+    if current.status == Status.CLOSED:
         raise StateConflict(f"tip {short(tip_id)} is closed; reopen it with `triage --status in_review` to refer it")
+
+
+__all__ = ["Change", "Changes", "apply_change", "load", "record_referral", "require_referable", "save"]

@@ -20,6 +20,8 @@ Layout (DIR defaults to ``platformdirs.user_data_dir("tipbox-review")``)::
 
 Everything written here goes through :func:`write_atomic` (a temporary file in
 the same directory, then ``os.replace``), so a crash never leaves half a file.
+Records are read and written through review_cli/records.py, so a damaged one
+is always the same error (exit code 3).
 Plaintext of a tip exists only in memory; anything the reviewer writes about a
 tip (triage notes reveal content) is sealed to the reviewer's own key with age
 and Padmé padding, like everything else tipbox stores.
@@ -32,22 +34,30 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from crypto import envelope, padding
-from crypto.errors import MalformedPadding, TipboxCryptoError
+from crypto import envelope
+from crypto.bundle import BundleAttachment, BundleFileEntry, BundleMessage, BundleTip, parse_tip
+from crypto.documents import JSONObject
+from crypto.errors import MalformedDocument
 from crypto.identity import ReviewerIdentity
-from crypto.signing import canonical_json, key_fingerprint
+from crypto.signing import key_fingerprint
+from crypto.vocabulary import SealedBy
 
-from .errors import InputError, StateConflict, VerificationError
+from .errors import InputError, StateConflict
+from .records import damaged, read_json
 
 TIP_ID = re.compile(r"^[0-9a-f]{32}\Z")
 PREFIX = re.compile(r"^[0-9a-f]{1,32}\Z")
 ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def short(tip_id: str) -> str:
+    """The first 8 characters of an id: how messages and `list` name a tip."""
+    return tip_id[:8]
 
 
 def utc_now() -> datetime:
@@ -112,23 +122,67 @@ class Keys:
         return cls(identity, identity.age_identity, identity.recipient, key_fingerprint(identity.signing_public_key))
 
 
-def seal_record(document: Mapping[str, Any], keys: Keys) -> bytes:
-    """A JSON record sealed (age + Padmé) to the reviewer's own recipient."""
-    return envelope.seal_bytes(padding.pad(canonical_json(document)), [keys.recipient])
+@dataclass(frozen=True)
+class TipMeta:
+    """What ``meta.json`` keeps of a tip: its signed manifest entry, the messages imported so far, and
+    which bundle first brought it (no plaintext).
 
+    The entry is the bundle's (crypto.bundle.BundleTip, read with the same parser)
+    except the source's recipient, which ties a receipt to a tip and so lives
+    sealed in ``sources.age``: ``entry.source_recipient`` is always None here.
+    """
 
-def open_record(data: bytes, keys: Keys, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(padding.unpad(envelope.open_bytes(data, [keys.age])))
-    except MalformedPadding:
-        raise VerificationError(f"{what} is damaged (bad padding)") from None
-    except TipboxCryptoError as exc:
-        raise VerificationError(f"{what} cannot be opened with this identity: {exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise VerificationError(f"{what} is damaged (not JSON)") from None
-    if not isinstance(document, dict):
-        raise VerificationError(f"{what} is damaged (not an object)")
-    return document
+    entry: BundleTip
+    bundle_created: str | None = None
+    bundle_signer: str | None = None  # fingerprint of the server key that signed it
+
+    REMEDY = "move that tip's directory out of the workspace and import its bundle again"
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def received(self) -> str:
+        return self.entry.received
+
+    @property
+    def sealed_by(self) -> SealedBy:
+        return self.entry.sealed_by
+
+    @property
+    def payload(self) -> BundleFileEntry:
+        return self.entry.payload
+
+    @property
+    def attachments(self) -> tuple[BundleAttachment, ...]:
+        return self.entry.attachments
+
+    @property
+    def messages(self) -> tuple[BundleMessage, ...]:
+        return self.entry.messages
+
+    @classmethod
+    def parse(cls, data: bytes, tip_id: str, what: str) -> TipMeta:
+        fields = read_json(data, what, cls.REMEDY)
+        try:
+            entry = parse_tip({**fields.raw, "source_recipient": None})
+        except MalformedDocument as exc:
+            raise damaged(what, str(exc), cls.REMEDY) from None
+        if entry.id != tip_id:
+            raise damaged(what, "it is another tip's", cls.REMEDY)
+        origin = fields.raw.get("bundle")
+        created = signer = None
+        if origin is not None:
+            bundle = fields.nested(origin, "bundle")
+            created, signer = bundle.optional_text("created"), bundle.optional_text("signer")
+        return cls(entry, created, signer)
+
+    def as_json(self) -> bytes:
+        document: JSONObject = self.entry.as_document()
+        del document["source_recipient"]  # sealed in sources.age, never in the clear
+        document["bundle"] = {"created": self.bundle_created, "signer": self.bundle_signer}
+        return json.dumps(document, indent=1).encode() + b"\n"
 
 
 @dataclass(frozen=True)
@@ -221,15 +275,10 @@ class Workspace:
 
     def pinned_key(self) -> str | None:
         try:
-            data = json.loads(self.pin_file.read_text())
+            data = self.pin_file.read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
-            raise StateConflict(f"{self.pin_file} is unreadable; restore it from a backup") from None
-        key = data.get("key") if isinstance(data, dict) else None
-        if not isinstance(key, str):
-            raise StateConflict(f"{self.pin_file} is damaged; restore it from a backup")
-        return key
+        return read_json(data, f"the pinned server key ({self.pin_file})", "restore it from a backup").text("key")
 
     def pin(self, key: str) -> None:
         record = {"key": key, "fingerprint": key_fingerprint(key), "pinned": iso(utc_now())}
@@ -245,8 +294,8 @@ class Workspace:
             return []
         return sorted(n for n in names if TIP_ID.match(n) and self.meta_path(n).is_file())
 
-    def metas(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(id, meta) of every fully imported tip, in id order (string paths: this runs 10,000 times)."""
+    def metas(self) -> Iterator[TipMeta]:
+        """The meta of every fully imported tip, in id order (string paths: this runs 10,000 times)."""
         base = str(self.tips_dir)
         try:
             names = sorted(os.listdir(base))
@@ -255,16 +304,13 @@ class Workspace:
         for name in names:
             if not TIP_ID.match(name):
                 continue
+            path = os.path.join(base, name, "meta.json")
             try:
-                with open(os.path.join(base, name, "meta.json"), "rb") as handle:
-                    data = json.loads(handle.read())
+                with open(path, "rb") as handle:
+                    data = handle.read()
             except FileNotFoundError:
                 continue  # not fully imported
-            except (OSError, ValueError):
-                raise StateConflict(f"the workspace record of tip {name[:8]} is damaged") from None
-            if not isinstance(data, dict) or data.get("id") != name:
-                raise StateConflict(f"the workspace record of tip {name[:8]} is damaged")
-            yield name, data
+            yield TipMeta.parse(data, name, f"the workspace record of tip {short(name)} ({path})")
 
     def triage_ids(self) -> set[str]:
         try:
@@ -272,16 +318,24 @@ class Workspace:
         except FileNotFoundError:
             return set()
 
-    def read_meta(self, tip_id: str) -> dict[str, Any] | None:
+    def read_meta(self, tip_id: str) -> TipMeta | None:
+        path = self.meta_path(tip_id)
         try:
-            data = json.loads(self.meta_path(tip_id).read_text())
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
-            raise StateConflict(f"the workspace record of tip {tip_id[:8]} is damaged") from None
-        if not isinstance(data, dict) or data.get("id") != tip_id:
-            raise StateConflict(f"the workspace record of tip {tip_id[:8]} is damaged")
-        return data
+        return TipMeta.parse(data, tip_id, f"the workspace record of tip {short(tip_id)} ({path})")
+
+    def meta(self, tip_id: str) -> TipMeta:
+        """The meta of an imported tip (one :meth:`resolve` found): it must be there."""
+        meta = self.read_meta(tip_id)
+        if meta is None:
+            raise InputError(f"tip {short(tip_id)} is not fully imported; import its bundle again")
+        return meta
+
+    def write_meta(self, meta: TipMeta) -> None:
+        """Written last when a tip is imported: a tip without meta.json is not there (tip_ids, metas)."""
+        write_atomic(self.meta_path(meta.id), meta.as_json(), mode=0o600, fsync=False)
 
     def resolve(self, prefix: str) -> str:
         """The one imported tip whose id starts with ``prefix``."""

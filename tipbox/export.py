@@ -14,16 +14,18 @@ reviewer's workspace always sees it complete.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import nacl.signing
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from crypto import audit, bundle, streams
-from crypto.bundle import BundleFile
+from crypto.bundle import BundleFile, BundleFileEntry
+from crypto.documents import JSONObject, JSONValue
 
 from . import clock, storage
 from .audit import log as audit_log
@@ -58,18 +60,13 @@ def export_bundle(
             or_(Tip.exported_at.is_(None), Tip.id.in_(ready_messages.where(Message.exported_at.is_(None))))
         )
     tips = list(db.scalars(query.order_by(Tip.received_at, Tip.id)))
-    entries, files = [], []
+    entries: list[JSONValue] = []
+    files: list[BundleFile] = []
     for tip in tips:
         assert tip.payload is not None and tip.payload_sha256 is not None and tip.received_at is not None
-        payload_entry = {"path": bundle.payload_path(tip.id), "size": tip.payload_size, "sha256": tip.payload_sha256}
-        files.append(
-            BundleFile(
-                payload_entry["path"],
-                tip.payload_size or 0,
-                tip.payload_sha256,
-                lambda data=tip.payload: io.BytesIO(data),
-            )
-        )
+        assert tip.payload_size is not None
+        payload_entry = BundleFileEntry(bundle.payload_path(tip.id), tip.payload_size, tip.payload_sha256)
+        files.append(BundleFile(payload_entry.path, payload_entry.size, payload_entry.sha256, _in_memory(tip.payload)))
         thread = [m for m in tip.messages if m.state == TIP_READY and m.received_at is not None]
         entries.append(
             {
@@ -77,19 +74,19 @@ def export_bundle(
                 "received": tip.received_at.strftime(ISO),
                 "sealed_by": tip.sealed_by,
                 "key_fingerprint": tip.key_fingerprint,
-                "payload": payload_entry,
+                "payload": payload_entry.as_document(),
                 "attachments": _attachments(db, tip, None, files),
                 "source_recipient": tip.source_recipient,
                 "messages": [_message(db, tip, m, files) for m in thread],
             }
         )
-    body = {
+    body: JSONObject = {
         "type": bundle.DOCUMENT_TYPE,
         "v": bundle.VERSION,
         "created": clock.utcnow().strftime(ISO),
         "since": since.strftime(ISO) if since else None,
         "tips": entries,
-        "reviewers": _reviewers(db),
+        "reviewers": list(_reviewers(db)),
         "policy": policy.as_document(),
     }
     bundle.write_bundle(out, body, files, key)
@@ -104,20 +101,19 @@ def export_bundle(
     return ExportResult([t.id for t in tips], sum(len(t.attachments) for t in tips))
 
 
-def _attachments(db: Session, tip: Tip, message_id: str | None, files: list[BundleFile]) -> list[dict]:
+def _in_memory(data: bytes) -> Callable[[], IO[bytes]]:
+    return lambda: io.BytesIO(data)
+
+
+def _attachments(db: Session, tip: Tip, message_id: str | None, files: list[BundleFile]) -> list[JSONValue]:
     """Manifest entries of the tip's own attachments (``message_id`` None) or a follow-up's; queues their files."""
-    entries = []
+    entries: list[JSONValue] = []
     for attachment in tip.attachments:
         if attachment.message_id != message_id or not attachment.complete:
             continue
-        entry = {
-            "id": attachment.id,
-            "path": bundle.attachment_path(tip.id, attachment.id),
-            "size": attachment.size,
-            "sha256": attachment.sha256,
-        }
-        entries.append(entry)
-        files.append(_chunk_file(db, tip.id, attachment, entry["path"]))
+        path = bundle.attachment_path(tip.id, attachment.id)
+        entries.append({"id": attachment.id, "path": path, "size": attachment.size, "sha256": attachment.sha256})
+        files.append(_chunk_file(db, tip.id, attachment, path))
     return entries
 
 
@@ -130,12 +126,10 @@ def _chunk_file(db: Session, tip_id: str, attachment: Attachment, path: str) -> 
     )
 
 
-def _message(db: Session, tip: Tip, message: Message, files: list[BundleFile]) -> dict:
+def _message(db: Session, tip: Tip, message: Message, files: list[BundleFile]) -> JSONObject:
     assert message.payload is not None and message.payload_sha256 is not None and message.received_at is not None
     path = bundle.message_path(tip.id, message.id)
-    files.append(
-        BundleFile(path, message.payload_size or 0, message.payload_sha256, lambda data=message.payload: io.BytesIO(data))
-    )
+    files.append(BundleFile(path, message.payload_size or 0, message.payload_sha256, _in_memory(message.payload)))
     return {
         "id": message.id,
         "kind": message.kind,

@@ -132,13 +132,13 @@ def sample_tip() -> dict[str, Any]:
                 "sha256": hashlib.sha256(ATTACHMENT_CONTENT).hexdigest(),
             }
         ],
-    )
+    ).as_document()  # vectors hold the JSON object
 
 
 def payload_vectors() -> dict[str, Any]:
     tip = sample_tip()
     encoded = payload.encode(tip)
-    minimal = payload.build({"description": "x"}, lang="en", sealed_by="server")
+    minimal = payload.build({"description": "x"}, lang="en", sealed_by="server").as_document()
     invalid = [
         {"json": '{"v":2,"type":"tipbox-tip"}', "expect": "UnknownPayloadVersion"},
         {"json": '{"type":"tipbox-tip"}', "expect": "MalformedPayload"},
@@ -367,7 +367,7 @@ def message_vectors(regenerate: bool) -> dict[str, Any]:
     receipt-derived identity must open (random: generated once, committed)."""
     old = _load("messages.json")
     reply = messages.build("reply", "Terima kasih. Di desa mana kejadiannya?\nApakah anak itu masih di sana?",
-                           lang="id", sealed_by="reviewer")
+                           lang="id", sealed_by="reviewer").as_document()
     followup = messages.build(
         "followup",
         "Desa Sukamaju. Anak itu masih di sana kemarin.",
@@ -375,7 +375,7 @@ def message_vectors(regenerate: bool) -> dict[str, Any]:
         sealed_by="browser",
         attachments=[{"id": "ab" * 16, "name": "foto.jpg", "type": "image/jpeg", "size": 1234,
                       "sha256": hashlib.sha256(b"foto").hexdigest()}],
-    )
+    ).as_document()
     source = receipt_keys.derive(REPLY_RECEIPT)
     reviewers = [ReviewerIdentity.from_secret(s).recipient for s in IDENTITIES]
     if old is None or regenerate:

@@ -43,7 +43,9 @@ def _make(tmp_path: Path, key: nacl.signing.SigningKey = KEY) -> tuple[Path, dic
                 "received": "2026-11-23T11:00:00Z",
                 "sealed_by": "browser",
                 "payload": _entry(bundle.payload_path(TIP_A), files[bundle.payload_path(TIP_A)]),
-                "attachments": [_entry(bundle.attachment_path(TIP_A, ATT), files[bundle.attachment_path(TIP_A, ATT)])],
+                "attachments": [
+                    {"id": ATT, **_entry(bundle.attachment_path(TIP_A, ATT), files[bundle.attachment_path(TIP_A, ATT)])}
+                ],
             },
             {
                 "id": TIP_B,
@@ -69,7 +71,10 @@ def test_round_trip_and_determinism(tmp_path: Path) -> None:
     path, files = _make(tmp_path)
     verified = bundle.verify_bundle(path, [public_key_b64(KEY)])
     assert verified.signer == public_key_b64(KEY)
-    assert [t["id"] for t in verified.body["tips"]] == [TIP_A, TIP_B]
+    assert [t.id for t in verified.manifest.tips] == [TIP_A, TIP_B]
+    assert [t["id"] for t in verified.body["tips"]] == [TIP_A, TIP_B]  # the older name reads as JSON too
+    assert [a.id for a in verified.manifest.tips[0].attachments] == [ATT]
+    assert {f.path for f in verified.manifest.files()} == set(files)
     for member, data in files.items():
         assert verified.open_member(member) == data
     assert (

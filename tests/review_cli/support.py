@@ -18,6 +18,7 @@ from crypto import bundle, envelope, messages, padding, payload
 from crypto.attachments import seal_attachment
 from crypto.audit import Policy
 from crypto.bundle import BundleFile
+from crypto.payload import TipDocument
 from crypto.signing import canonical_json, key_fingerprint, public_key_b64
 
 PASSPHRASE = "kata sandi peninjau yang panjang"
@@ -47,7 +48,7 @@ class SealedTip:
     id: str
     entry: dict[str, Any]
     files: list[tuple[str, bytes]]
-    document: dict[str, Any]
+    document: TipDocument
 
 
 @dataclass

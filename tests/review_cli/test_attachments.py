@@ -53,18 +53,18 @@ def test_attachments_are_verified_written_and_never_overwritten(run: Run, tip, t
     out = tmp_path / "keluar"
     result = run("attachments", tip.id[:8], "--out", str(out))
     assert result.exit_code == 0, result.stderr
-    manifest = tip.document["attachments"]
+    manifest = tip.document.attachments
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
         [
-            f"bashrc-{manifest[0]['id'][:8]}",
-            f"foto_gpj-{manifest[1]['id'][:8]}.exe",
-            f"catatan-{manifest[2]['id'][:8]}.pdf",
+            f"bashrc-{manifest[0].id[:8]}",
+            f"foto_gpj-{manifest[1].id[:8]}.exe",
+            f"catatan-{manifest[2].id[:8]}.pdf",
         ]
     )
     for entry in manifest:
-        [path] = out.glob(f"*-{entry['id'][:8]}*")
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        [path] = out.glob(f"*-{entry.id[:8]}*")
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
         assert path.stat().st_mode & 0o777 == 0o600
     assert "3 attachments verified" in result.stdout
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -90,8 +90,8 @@ def test_strip_metadata_from_images_only(run: Run, tip, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
 def test_a_damaged_attachment_writes_nothing(run: Run, tip, workspace: Path, tmp_path: Path, damage: str) -> None:
-    entry = tip.document["attachments"][2]
-    stored = workspace / "tips" / tip.id / "attachments" / f"{entry['id']}.age"
+    entry = tip.document.attachments[2]
+    stored = workspace / "tips" / tip.id / "attachments" / f"{entry.id}.age"
     data = bytearray(stored.read_bytes())
     if damage == "flip":
         data[len(data) // 2] ^= 1

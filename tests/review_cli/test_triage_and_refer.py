@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 
 from crypto.audit import Policy
+from crypto.bundle import BundleFileEntry, BundleTip
+from crypto.payload import Answers, TipDocument
 from crypto.signing import key_fingerprint
+from crypto.vocabulary import Language, SealedBy
 from review_cli import pdf as pdf_mod
 from review_cli import triage as triage_mod
-from review_cli.workspace import Keys, Workspace
+from review_cli.triage_record import Triage, TriageRecord
+from review_cli.workspace import Keys, TipMeta, Workspace
 from tests.review_cli.conftest import Run, SavedIdentity, one_line_error
 from tests.review_cli.support import ANSWERS, FakeServer, pdf_text, snapshot
 
@@ -26,7 +30,7 @@ def tip(run: Run, server: FakeServer, tmp_path: Path):
     return sealed
 
 
-def _record(workspace: Path, reviewer: SavedIdentity, tip_id: str) -> dict:
+def _record(workspace: Path, reviewer: SavedIdentity, tip_id: str) -> TriageRecord:
     return triage_mod.load(Workspace(workspace), Keys.of(reviewer.identity), tip_id)
 
 
@@ -92,7 +96,7 @@ def test_triage_keeps_a_sealed_history(run: Run, tip, workspace: Path, reviewer:
     sealed = (workspace / "triage" / f"{tip.id}.age").read_bytes()
     assert sealed.startswith(b"age-encryption.org/v1\n") and b"Blitar" not in sealed
     record = _record(workspace, reviewer, tip.id)
-    assert record["current"] == {
+    assert record.current.as_json() == {
         "category": "ANAK-EKO",
         "priority": "P2",
         "priority_reason": "korban teridentifikasi",
@@ -105,19 +109,19 @@ def test_triage_keeps_a_sealed_history(run: Run, tip, workspace: Path, reviewer:
         "disclose": None,
     }
     by = key_fingerprint(reviewer.identity.signing_public_key)
-    assert [h["by"] for h in record["history"]] == [by, by]
-    assert record["history"][1]["changes"] == {
-        "status": ["in_review", "hold"],
-        "hold_until": [None, until],
-        "hold_reason": [None, "investigation"],
+    assert [h.by for h in record.history] == [by, by]
+    assert record.history[1].changes == {
+        "status": ("in_review", "hold"),
+        "hold_until": (None, until),
+        "hold_reason": (None, "investigation"),
     }
-    assert datetime.strptime(record["history"][0]["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) <= datetime.now(UTC)
+    assert datetime.strptime(record.history[0].at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) <= datetime.now(UTC)
     shown = run("show", tip.id[:8], "--lang", "en").stdout
     for text in ("hold", until, "Investigation in progress", "P2 High (3 days)", "cek pelabuhan Blitar", "History"):
         assert text in shown
     # Leaving hold clears its fields; the row in `list` follows.
     assert run("triage", tip.id[:8], "--status", "closed").exit_code == 0
-    assert _record(workspace, reviewer, tip.id)["current"]["hold_until"] is None
+    assert _record(workspace, reviewer, tip.id).current.hold_until is None
     [row] = json.loads(run("list", "--json").stdout)
     assert (row["status"], row["priority"], row["regions"], row["targets"]) == (
         "closed",
@@ -189,9 +193,9 @@ def test_referral_markdown_has_everything_domain_md_asks(
     assert "Signal" not in text and "+62" not in text  # no consent: never the contact
     assert "IMG_Budi_rumah" not in text  # nor the source's file names
     record = _record(workspace, reviewer, tip.id)
-    assert record["current"]["status"] == "referred" and record["current"]["targets"] == ["POLRI-PPA"]
-    assert record["history"][-1]["referral"]["to"] == "POLRI-PPA"
-    assert record["history"][-1]["referral"]["sha256"] in result.stdout
+    assert record.current.status == "referred" and record.current.targets == ("POLRI-PPA",)
+    referral = record.history[-1].referral
+    assert referral is not None and referral.to == "POLRI-PPA" and referral.sha256 in result.stdout
     # Refuses to overwrite, in any format.
     before = out.read_bytes()
     again = run("refer", tip.id[:8], "--to", "POLRI-PPA", "--out", str(out))
@@ -271,12 +275,11 @@ def test_pdf_renders_indonesian_and_other_scripts_with_or_without_a_unicode_font
     from review_cli.referral import build_packet
     from review_cli.workspace import utc_now
 
-    document = {
-        "answers": {**ANSWERS, "description": "Pekerja dibawa ke Malaysia — «segera» 中文 😀"},
-        "attachments": [],
-    }
-    meta = {"received": "2026-11-23T11:00:00Z"}
-    current = {**triage_mod.EMPTY, "priority": "P2", "priority_reason": "ketahuan"}
+    answers = Answers.of({**ANSWERS, "description": "Pekerja dibawa ke Malaysia — «segera» 中文 😀"})
+    document = TipDocument(1, Language.ID, SealedBy.BROWSER, answers, ())
+    payload = BundleFileEntry(f"tips/{'a' * 32}/payload.age", 1, "0" * 64)
+    meta = TipMeta(BundleTip("a" * 32, "2026-11-23T11:00:00Z", SealedBy.BROWSER, None, payload, (), None, ()))
+    current = Triage(priority="P2", priority_reason="ketahuan")
     packet = build_packet("a" * 32, meta, document, current, [], "BP2MI", "id", utc_now())
     font = pdf_mod.find_font()
     if font is not None:

@@ -28,6 +28,7 @@ from crypto.attachments import seal_attachment
 from crypto.errors import TipboxCryptoError
 from crypto.padding import padded_length
 from crypto.receipt_keys import ReceiptKeys, derive
+from crypto.vocabulary import SealedBy
 
 from .. import clock, storage
 from ..audit import log as audit_log
@@ -291,7 +292,7 @@ def _receive(db: Session, tip: Tip, secret: bytes, source: SourceKeys, code: str
     tip.state = TIP_READY
     tip.received_at = clock.hour(clock.utcnow())
     # The token hash stays until cleanup_abandoned: a finalize retried after a lost answer
-    # must find its tip (see _retried), not a 404 for a tip that was stored.
+    # must find its tip (see _already_done), not a 404 for a tip that was stored.
     tip.upload_expires_at = None
     tip.receipt_lookup = hashed
     tip.source_recipient = source.recipient
@@ -390,7 +391,7 @@ def receive_message(db: Session, tip: Tip, message: Message, *, attachments: int
     message.seq = 1 + max((m.seq for m in tip.messages if m.state == TIP_READY), default=0)
     message.state = TIP_READY
     message.received_at = clock.hour(clock.utcnow())
-    message.upload_expires_at = None  # the token hash stays for retries, as a tip's (_retried)
+    message.upload_expires_at = None  # the token hash stays for retries, as a tip's (_already_done)
     if message not in tip.messages:
         tip.messages.append(message)
     event = "tip.reply" if message.kind == "reply" else "tip.followup"
@@ -482,7 +483,7 @@ def submit_server_sealed(
     db.add(tip)
     db.flush()
     entries = _seal_files(db, limits, Target(tip), files, recipients)
-    document = payload.build(answers, lang=lang, sealed_by="server", attachments=entries)
+    document = payload.build(answers, lang=lang, sealed_by=SealedBy.SERVER, attachments=entries)
     _store_payload(tip, payload.seal_tip(document, recipients))
     code = new_receipt()
     return _receive(db, tip, secret, SourceKeys.derived(derive(code)), code)
@@ -498,7 +499,7 @@ def submit_followup_server_sealed(
     db.flush()
     entries = _seal_files(db, limits, Target(tip, message), files, recipients)
     try:
-        document = messages.build(messages.FOLLOWUP, text, lang=lang, sealed_by="server", attachments=entries)
+        document = messages.build(messages.FOLLOWUP, text, lang=lang, sealed_by=SealedBy.SERVER, attachments=entries)
     except TipboxCryptoError:
         raise IntakeError("message_required") from None
     _store_payload(message, messages.seal_message(document, recipients))

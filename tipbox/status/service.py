@@ -124,7 +124,7 @@ def _open(message: Message, identity: str | None) -> str | None:
     if identity is None or message.payload is None:
         return None
     try:
-        return messages.open_message(message.payload, [identity], kind=messages.REPLY)["text"]
+        return messages.open_message(message.payload, [identity], kind=messages.REPLY).text
     except TipboxCryptoError:
         return None  # shown as "could not be opened"; never a 500
 
