@@ -28,7 +28,7 @@ import pytest
 from bench.load import TipboxServer
 from tests.browser.conftest import LiveServer, quick_exit_to
 from tests.browser.neutral import NeutralSite
-from tests.browser.test_status import REPLY_TEXT, _report_with_reply
+from tests.browser.support import REPLY_TEXT, report_with_reply
 from tests.support import missing_service
 
 pytestmark = pytest.mark.browser
@@ -83,7 +83,7 @@ def receipt_with_reply(chromium, live_server: LiveServer, tmp_path_factory: pyte
     receipt = page.inner_text("#js-receipt-code").strip()
     page.check("#receipt-written")
     context.close()
-    _report_with_reply(live_server, tmp_path_factory.mktemp("a11y-reply"), receipt)
+    report_with_reply(live_server, tmp_path_factory.mktemp("a11y-reply"), receipt)
     return receipt
 
 

@@ -13,7 +13,7 @@ import secrets
 import pytest
 
 from tests.browser.conftest import LiveServer
-from tests.browser.test_submit import _fill
+from tests.browser.support import fill_form
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_no_csp_violation_while_a_tip_is_sealed_and_sent(chromium, live_server: 
     page = context.new_page()
     console, responses = _watch(page)
     page.goto(live_server.url + "/")
-    _fill(page, "CANARY-CSP-" + secrets.token_hex(6))
+    fill_form(page, "CANARY-CSP-" + secrets.token_hex(6))
     page.click("#submit")
     page.wait_for_selector("#js-receipt:not([hidden])", timeout=60_000)
     assert page.inner_text("#js-receipt-code").strip()

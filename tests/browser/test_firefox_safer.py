@@ -44,14 +44,15 @@ import pytest
 from tests.browser.conftest import LiveServer, quick_exit_to
 from tests.browser.firefox import SAFER, SAFEST, Firefox, Keys, launch, wait_until
 from tests.browser.neutral import NeutralSite
-from tests.browser.test_status import (
-    EVIDENCE,
+from tests.browser.support import (
+    PHOTO_EVIDENCE,
     REPLY_TEXT,
-    _followup_in_next_export,
-    _publish_reply,
-    _report_with_reply,
+    assert_answers,
+    export_and_open,
+    followup_in_next_export,
+    publish_reply,
+    report_with_reply,
 )
-from tests.browser.test_submit import _assert_answers, _export_and_open
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +79,7 @@ def _evidence(tmp_path: Path, name: str) -> Path:
     """The ~300 KiB file of test_status, on disk: Marionette gives a file input a path."""
     path = tmp_path / "files" / name
     path.parent.mkdir(exist_ok=True)
-    path.write_bytes(EVIDENCE)
+    path.write_bytes(PHOTO_EVIDENCE)
     return path
 
 
@@ -86,7 +87,7 @@ def _choose(fx: Firefox, select: str, value: str) -> None:
     fx.find(f"{select} option[value='{value}']").click()
 
 
-def _fill(fx: Firefox, canary: str, attachment: Path) -> None:
+def fill_form(fx: Firefox, canary: str, attachment: Path) -> None:
     """What test_submit._fill types in Chromium (so _assert_answers applies), the file being ``attachment``."""
     fx.find("label[for='danger-danger_now']").click()
     _choose(fx, "#category", "ANAK-EKO")
@@ -153,23 +154,23 @@ def test_safer_submission_and_status_round_trip(safer: Firefox, live_server: Liv
     assert fx.js("return [window.isSecureContext, typeof crypto.subtle]") == [True, "object"]
     assert fx.js("return document.documentElement.lang") == "id"  # resistFingerprinting's en-US changes nothing
     canary = "CANARY-FIREFOX-" + secrets.token_hex(8)
-    _fill(fx, canary, _evidence(tmp_path, "bukti kapal.png"))
+    fill_form(fx, canary, _evidence(tmp_path, "bukti kapal.png"))
     assert fx.visible("#emergency")
     receipt, seconds = _send_with_js(fx)
-    print(f"\nFirefox Safer: 'Kirim' to receipt with a {len(EVIDENCE)} byte file: {seconds:.2f} s")
+    print(f"\nFirefox Safer: 'Kirim' to receipt with a {len(PHOTO_EVIDENCE)} byte file: {seconds:.2f} s")
     assert CODE.fullmatch(receipt) and not fx.visible("#tip-form")
     assert receipt not in fx.url
 
     # The reviewer's side: sealed in the browser, opens with the reviewer's key, answers and file intact.
-    [result] = [r for r in _export_and_open(live_server, tmp_path, None)
+    [result] = [r for r in export_and_open(live_server, tmp_path, None)
                 if canary in (r["document"]["answers"]["description"] or "")]
     assert result["tip"]["sealed_by"] == "browser" and result["document"]["sealed_by"] == "browser"
-    _assert_answers(result["document"]["answers"], canary)
-    assert result["files"] == {"bukti kapal.png": EVIDENCE}
+    assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.png": PHOTO_EVIDENCE}
     entry = result["document"]["attachments"][0]
-    assert entry["type"] == "image/png" and entry["sha256"] == hashlib.sha256(EVIDENCE).hexdigest()
+    assert entry["type"] == "image/png" and entry["sha256"] == hashlib.sha256(PHOTO_EVIDENCE).hexdigest()
     [bundle_path] = tmp_path.glob("export-*.tar")
-    _publish_reply(live_server, tmp_path, bundle_path, result["tip"], REPLY_TEXT)
+    publish_reply(live_server, tmp_path, bundle_path, result["tip"], REPLY_TEXT)
 
     # Back with the receipt, in the same browser: the reply is opened in the page (receipt-derived key).
     fx.find("#receipt-written").click()
@@ -194,9 +195,9 @@ def test_safer_submission_and_status_round_trip(safer: Firefox, live_server: Liv
     wait_until(lambda: fx.visible("#followup-sent"), 120,
                lambda: f"not sent; the page says {fx.text('#followup-progress')!r}; errors: {fx.page_errors()}")
     assert fx.find("#message").get_property("value") == ""
-    entry, document, files = _followup_in_next_export(live_server, tmp_path, result["tip"]["id"], receipt)
+    entry, document, files = followup_in_next_export(live_server, tmp_path, result["tip"]["id"], receipt)
     assert entry["sealed_by"] == "browser" and document["sealed_by"] == "browser"
-    assert document["text"] == followup_text and files == {"foto pasar.png": EVIDENCE}
+    assert document["text"] == followup_text and files == {"foto pasar.png": PHOTO_EVIDENCE}
 
     # "Forget this page": neither the receipt nor the reply stays in the page.
     fx.find("#forget").click()
@@ -343,7 +344,7 @@ def test_safest_whole_form_without_javascript(safest: Firefox, live_server: Live
     fx.navigate(live_server.url + "/")
     assert fx.pref_values(["javascript.enabled"]) == {"javascript.enabled": False}
     canary = "CANARY-FIREFOX-NOJS-" + secrets.token_hex(8)
-    _fill(fx, canary, _evidence(tmp_path, "bukti kapal.png"))
+    fill_form(fx, canary, _evidence(tmp_path, "bukti kapal.png"))
     assert fx.visible("#emergency")  # pure CSS
     fx.find("#submit").click()
     wait_until(lambda: fx.visible("#receipt-code"), 120, lambda: fx.find("body").text[:500])
@@ -351,11 +352,11 @@ def test_safest_whole_form_without_javascript(safest: Firefox, live_server: Live
     assert CODE.fullmatch(receipt)
     assert "receipt" not in fx.url.lower() and receipt not in fx.url
     assert not fx.visible("#receipt-written")  # the JavaScript-only guard is not offered
-    [result] = [r for r in _export_and_open(live_server, tmp_path, None)
+    [result] = [r for r in export_and_open(live_server, tmp_path, None)
                 if canary in (r["document"]["answers"]["description"] or "")]
     assert result["tip"]["sealed_by"] == "server" and result["document"]["sealed_by"] == "server"
-    _assert_answers(result["document"]["answers"], canary)
-    assert result["files"] == {"bukti kapal.png": EVIDENCE}
+    assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.png": PHOTO_EVIDENCE}
 
     # The receipt's only link is the quick exit's "Leave now", behind a <details> that needs no script.
     assert [link.get_attribute("id") for link in fx.find_all("a[href]")] == ["quick-exit-now"]
@@ -394,7 +395,7 @@ def test_safer_phone_screenshots(safer: Firefox, live_server: LiveServer, tmp_pa
     shots.append(fx.screenshot(out / "firefox-safer-receipt-phone-id.png"))
 
     # The status page with a reviewer's reply, opened in the page.
-    _report_with_reply(live_server, tmp_path, receipt)
+    report_with_reply(live_server, tmp_path, receipt)
     fx.find("#receipt-written").click()
     fx.find("#js-receipt-status").click()
     wait_until(lambda: fx.url == live_server.url + "/status", 30, lambda: fx.url)

@@ -23,7 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import LiveServer, quick_exit_to
 from tests.browser.neutral import NeutralSite
-from tests.browser.test_submit import _export_and_open
+from tests.browser.support import export_and_open
 
 pytestmark = pytest.mark.browser
 
@@ -462,7 +462,7 @@ def test_keyboard_only_submission(chromium, live_server: LiveServer, tmp_path: P
         assert CODE.fullmatch(page.inner_text("#receipt-code").strip())
     context.close()
     # Other tests of this module leave tips of their own: pick this one by its text.
-    [result] = [r for r in _export_and_open(live_server, tmp_path, None)
+    [result] = [r for r in export_and_open(live_server, tmp_path, None)
                 if canary in (r["document"]["answers"]["description"] or "")]
     answers = result["document"]["answers"]
     assert answers["description"] == f"Anak-anak dipaksa bekerja. {canary}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import LiveServer
-from tests.browser.test_status import _report_with_reply
+from tests.browser.support import report_with_reply
 
 pytestmark = pytest.mark.browser
 
@@ -86,7 +86,7 @@ def test_screenshots(chromium, live_server: LiveServer, tmp_path: Path) -> None:
     context.close()
 
     # The status page: empty on a phone; a report with an answer (JavaScript on); the same without (desktop).
-    _report_with_reply(live_server, tmp_path, receipt)
+    report_with_reply(live_server, tmp_path, receipt)
     context = chromium.new_context(locale="id-ID", **PHONE)
     page = context.new_page()
     page.goto(live_server.url + "/status")

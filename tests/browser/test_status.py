@@ -12,7 +12,6 @@ a URL (and, with JavaScript, never in anything sent to the server), and
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import secrets
@@ -20,22 +19,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from bench.load import TipboxServer
-from crypto import bundle, messages, receipt_keys
-from crypto.attachments import ContentDigest, open_attachment
-from crypto.errors import TipboxCryptoError
-from crypto.identity import save_identity
-from crypto.signing import public_key_b64
-from review_cli.main import cli as review_cli
+from crypto import receipt_keys
 from tests.browser.conftest import LiveServer
-from tests.review_cli.support import PASSPHRASE
+from tests.browser.support import (
+    PHOTO_EVIDENCE,
+    REPLY_TEXT,
+    followup_in_next_export,
+    report_with_reply,
+)
 
 pytestmark = pytest.mark.browser
 
-REPLY_TEXT = "Terima kasih atas laporan Anda.\nDi desa mana tepatnya? <b>tidak tebal</b> & \"kutip\""
-EVIDENCE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1200  # ~300 KiB: more than one age chunk
 
 
 @pytest.fixture(scope="module")
@@ -103,65 +99,12 @@ def _submit(page, server: LiveServer, description: str, *, js: bool) -> str:
     return page.inner_text("#receipt-code").strip()
 
 
-def _export(server: LiveServer, tmp_path: Path):
-    out = tmp_path / f"export-{secrets.token_hex(4)}.tar"
-    server.tipbox("export", "--out", str(out), "--new-only")
-    from tipbox.keys import load_server_key
-
-    key = public_key_b64(load_server_key(server.var_dir / "server-signing.key"))
-    return bundle.verify_bundle(out, [key])
 
 
-def _publish_reply(server: LiveServer, tmp_path: Path, bundle_path: Path, tip: dict, text: str) -> None:
-    """The reviewer's side with the real CLI: import, triage, reply, dispositions export; then the server imports."""
-    workspace = tmp_path / f"workspace-{secrets.token_hex(4)}"
-    workspace.mkdir(mode=0o700)
-    save_identity(server.reviewer, workspace / "identity.age", PASSPHRASE)
-
-    def review(*args: str) -> str:
-        result = CliRunner().invoke(review_cli, ["--workspace", str(workspace), *args], input=PASSPHRASE + "\n")
-        assert result.exit_code == 0, (args, result.output)
-        return result.output
-
-    review("import", str(bundle_path))
-    short = tip["id"][:8]
-    review("triage", short, "--status", "referred", "--target", "POLRI-PPA", "--disclose", "police")
-    message = tmp_path / f"reply-{secrets.token_hex(4)}.txt"
-    message.write_text(text)
-    review("reply", short, "--message-file", str(message))
-    dispositions = tmp_path / f"dispositions-{secrets.token_hex(4)}.json"
-    review("dispositions", "export", "--out", str(dispositions))
-    message.unlink()
-    server.tipbox("dispositions", "import", str(dispositions))
 
 
-def _report_with_reply(server: LiveServer, tmp_path: Path, receipt: str) -> dict:
-    verified = _export(server, tmp_path)
-    # The recipient the browser (or the server, without JavaScript) derived from this receipt.
-    [tip] = [t for t in verified.body["tips"] if t.get("source_recipient") == receipt_keys.derive(receipt).recipient]
-    assert verified.body["reviewers"] == [server.reviewer.recipient]
-    _publish_reply(server, tmp_path, verified.path, tip, REPLY_TEXT)
-    return tip
 
 
-def _followup_in_next_export(server: LiveServer, tmp_path: Path, tip_id: str,
-                             receipt: str) -> tuple[dict, dict, dict[str, bytes]]:
-    verified = _export(server, tmp_path)
-    [tip] = [t for t in verified.body["tips"] if t["id"] == tip_id]
-    followups = [m for m in tip["messages"] if m["kind"] == "followup"]
-    assert len(followups) == 1
-    [entry] = followups
-    document = messages.open_message(verified.open_member(entry["path"]), [server.reviewer.secret], kind="followup")
-    # Sealed to the reviewers only: the source's own identity cannot reopen it.
-    with pytest.raises(TipboxCryptoError):
-        messages.open_message(verified.open_member(entry["path"]), [receipt_keys.derive(receipt).identity])
-    files = {}
-    for meta, sealed in zip(document["attachments"], entry["attachments"], strict=True):
-        out = io.BytesIO()
-        open_attachment(io.BytesIO(verified.open_member(sealed["path"])), out, [server.reviewer.secret],
-                        ContentDigest(meta["size"], meta["sha256"]))
-        files[meta["name"]] = out.getvalue()
-    return entry, document, files
 
 
 def _wait(page, selector: str, explain: str, recorder: Recorder) -> None:
@@ -191,7 +134,7 @@ def test_js_status_story(request, browser_name: str, live_server: LiveServer, tm
     # The browser made the receipt: finalize carried only the public recipient and the lookup key.
     [finalize] = recorder.json_posts("/finalize")
     assert finalize["source_recipient"] == keys.recipient and finalize["lookup"] == keys.lookup
-    tip = _report_with_reply(live_server, tmp_path, receipt)
+    tip = report_with_reply(live_server, tmp_path, receipt)
 
     # The source comes back in a fresh window.
     page.goto(live_server.url + "/status")
@@ -214,17 +157,17 @@ def test_js_status_story(request, browser_name: str, live_server: LiveServer, tm
     followup_text = f"Desa Sukamaju, dekat pasar ikan.\nAnaknya masih di sana. {canary}"
     page.fill("#message", followup_text)
     page.set_input_files("#followup-attachments", files=[{"name": "foto pasar.png", "mimeType": "image/png",
-                                                          "buffer": EVIDENCE}])
+                                                          "buffer": PHOTO_EVIDENCE}])
     page.click("#followup-submit")
     _wait(page, "#followup-sent:not([hidden])", "#followup-progress", recorder)
     assert page.input_value("#message") == ""
     assert page.locator("#followups li").count() == 1
     assert page.inner_text("#followups [data-slot=attachments]") == "1"
     page.screenshot(path=str(tmp_path / "thread.png"), full_page=True)
-    entry, document, files = _followup_in_next_export(live_server, tmp_path, tip["id"], receipt)
+    entry, document, files = followup_in_next_export(live_server, tmp_path, tip["id"], receipt)
     assert entry["sealed_by"] == "browser" and document["sealed_by"] == "browser"
     assert document["text"] == followup_text and document["lang"] == "id"
-    assert files == {"foto pasar.png": EVIDENCE}
+    assert files == {"foto pasar.png": PHOTO_EVIDENCE}
     assert document["attachments"][0]["type"] == "image/png"
 
     # Forget: nothing of the receipt or the thread is left in the page.
@@ -248,7 +191,7 @@ def test_js_off_status_story(chromium, live_server: LiveServer, tmp_path: Path) 
     page = context.new_page()
     recorder = Recorder(page)
     receipt = _submit(page, live_server, f"Pekerja migran ditahan paspornya. {canary}", js=False)
-    tip = _report_with_reply(live_server, tmp_path, receipt)
+    tip = report_with_reply(live_server, tmp_path, receipt)
 
     page.goto(live_server.url + "/status")
     assert page.get_attribute("#receipt", "autocomplete") == "off"
@@ -265,15 +208,15 @@ def test_js_off_status_story(chromium, live_server: LiveServer, tmp_path: Path) 
     followup_text = f"Paspornya disimpan di kantor agen. {canary}"
     page.fill("#message", followup_text)
     page.set_input_files("#followup-attachments", files=[{"name": "kontrak.png", "mimeType": "image/png",
-                                                          "buffer": EVIDENCE}])
+                                                          "buffer": PHOTO_EVIDENCE}])
     with page.expect_navigation():
         page.click("#followup-submit")
     assert page.locator("#followup-sent").is_visible()
     assert page.inner_text("#sent-attachments") == "1"
-    entry, document, files = _followup_in_next_export(live_server, tmp_path, tip["id"], receipt)
+    entry, document, files = followup_in_next_export(live_server, tmp_path, tip["id"], receipt)
     assert entry["sealed_by"] == "server" and document["sealed_by"] == "server"
     assert document["text"] == followup_text
-    assert files == {"kontrak.png": EVIDENCE}
+    assert files == {"kontrak.png": PHOTO_EVIDENCE}
 
     with page.expect_navigation():
         page.click("#forget")

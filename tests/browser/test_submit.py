@@ -3,82 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import secrets
 from pathlib import Path
 
 import pytest
 
-from crypto import bundle, payload
-from crypto.attachments import ContentDigest, open_attachment
 from tests.browser.conftest import LiveServer
+from tests.browser.support import PDF_EVIDENCE, assert_answers, export_and_open, fill_form
 from tests.tipbox.leak_scan import Needles, scan_rows, scan_tree
 
 pytestmark = pytest.mark.browser
 
-EVIDENCE = b"%PDF-1.4\n" + bytes(range(256)) * 9000  # ~2.2 MiB: several upload chunks
 
 
-def _fill(page, canary: str) -> None:
-    page.check("#danger-danger_now")
-    page.select_option("#category", "ANAK-EKO")
-    page.fill("#description", f"Anak-anak dipaksa bekerja di kapal ikan. {canary}")
-    page.select_option("#province", "18")
-    page.select_option("#regency", "18.09")
-    page.fill("#place", "Pelabuhan dekat pasar")
-    page.fill("#when", "Minggu lalu, malam hari")
-    page.check("input[name=ongoing][value=yes]")
-    page.fill("#victims_count", "3")
-    page.check("input[name=victims_age_band][value='13-17']")
-    page.fill("#victims_nationality", "Indonesia")
-    page.fill("#responsible", "Seorang mandor bernama Pak X")
-    page.fill("#online_places", "https://contoh.invalid/loker\n@perekrut_kapal")
-    page.check("input[name=how_known][value=saw]")
-    page.fill("#contact", "Signal: +62 000")
-    page.check("input[name=contact_consent]")
-    page.set_input_files("#attachments", files=[{"name": "bukti kapal.pdf", "mimeType": "application/pdf",
-                                                  "buffer": EVIDENCE}])
 
 
-def _export_and_open(server: LiveServer, tmp_path: Path, tip_count: int | None) -> list[dict]:
-    """Export the tips not exported yet (``tip_count`` of them, if given) and open each with the reviewer key."""
-    out = tmp_path / f"export-{secrets.token_hex(4)}.tar"
-    server.tipbox("export", "--out", str(out), "--new-only")
-    from crypto.signing import public_key_b64
-    from tipbox.keys import load_server_key
-
-    key = public_key_b64(load_server_key(server.var_dir / "server-signing.key"))
-    verified = bundle.verify_bundle(out, [key])
-    assert tip_count is None or len(verified.body["tips"]) == tip_count
-    results = []
-    for tip in verified.body["tips"]:
-        document = payload.open_tip(verified.open_member(tip["payload"]["path"]), [server.reviewer.secret])
-        files = {}
-        for entry, sealed in zip(document["attachments"], tip["attachments"], strict=True):
-            out_file = io.BytesIO()
-            open_attachment(io.BytesIO(verified.open_member(sealed["path"])), out_file, [server.reviewer.secret],
-                            ContentDigest(entry["size"], entry["sha256"]))
-            files[entry["name"]] = out_file.getvalue()
-        results.append({"tip": tip, "document": document, "files": files})
-    return results
 
 
-def _assert_answers(answers: dict, canary: str) -> None:
-    assert answers["description"] == f"Anak-anak dipaksa bekerja di kapal ikan. {canary}"
-    assert answers["danger"] == ["danger_now"]
-    assert answers["category"] == "ANAK-EKO"
-    assert (answers["province"], answers["regency"]) == ("18", "18.09")
-    assert answers["place"] == "Pelabuhan dekat pasar"
-    assert answers["when"] == "Minggu lalu, malam hari"
-    assert answers["ongoing"] == "yes"
-    assert answers["victims_count"] == 3
-    assert answers["victims_age_band"] == "13-17"
-    assert answers["victims_nationality"] == "Indonesia"
-    assert answers["responsible"] == "Seorang mandor bernama Pak X"
-    assert answers["online_places"] == ["https://contoh.invalid/loker", "@perekrut_kapal"]
-    assert answers["how_known"] == "saw"
-    assert answers["contact"] == "Signal: +62 000"
-    assert answers["contact_consent"] is True
 
 
 def _submit_with_js(browser, server: LiveServer, canary: str, viewport=None) -> tuple[str, list[str]]:
@@ -91,7 +32,7 @@ def _submit_with_js(browser, server: LiveServer, canary: str, viewport=None) -> 
                   "'Content Security Policy violation: ' + e.violatedDirective))")
     assert page.locator("html").get_attribute("lang") == "id"
     assert not page.locator("#emergency").is_visible()
-    _fill(page, canary)
+    fill_form(page, canary)
     assert page.locator("#emergency").is_visible()
     page.click("#submit")
     page.wait_for_selector("#js-receipt:not([hidden])", timeout=60_000)
@@ -106,13 +47,13 @@ def test_js_on_submission_round_trip(chromium, live_server: LiveServer, tmp_path
     receipt, violations = _submit_with_js(chromium, live_server, canary)
     assert len(receipt) == 24 and receipt.count("-") == 4
     assert violations == []
-    [result] = _export_and_open(live_server, tmp_path, 1)
+    [result] = export_and_open(live_server, tmp_path, 1)
     assert result["tip"]["sealed_by"] == "browser"
     assert result["document"]["sealed_by"] == "browser" and result["document"]["lang"] == "id"
-    _assert_answers(result["document"]["answers"], canary)
-    assert result["files"] == {"bukti kapal.pdf": EVIDENCE}
+    assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.pdf": PDF_EVIDENCE}
     entry = result["document"]["attachments"][0]
-    assert entry["type"] == "application/pdf" and entry["sha256"] == hashlib.sha256(EVIDENCE).hexdigest()
+    assert entry["type"] == "application/pdf" and entry["sha256"] == hashlib.sha256(PDF_EVIDENCE).hexdigest()
     _assert_no_canary(live_server, tmp_path, canary)
 
 
@@ -121,7 +62,7 @@ def test_js_off_submission_round_trip(chromium, live_server: LiveServer, tmp_pat
     context = chromium.new_context(java_script_enabled=False, locale="id-ID")
     page = context.new_page()
     page.goto(live_server.url + "/")
-    _fill(page, canary)
+    fill_form(page, canary)
     # Pure CSS: the emergency numbers appear without any script.
     assert page.locator("#emergency").is_visible()
     assert "110" in page.inner_text("#emergency") and "08111-129-129" in page.inner_text("#emergency")
@@ -131,10 +72,10 @@ def test_js_off_submission_round_trip(chromium, live_server: LiveServer, tmp_pat
     assert len(receipt) == 24
     assert "receipt" not in page.url.lower() and receipt not in page.url
     context.close()
-    [result] = _export_and_open(live_server, tmp_path, 1)
+    [result] = export_and_open(live_server, tmp_path, 1)
     assert result["tip"]["sealed_by"] == "server" and result["document"]["sealed_by"] == "server"
-    _assert_answers(result["document"]["answers"], canary)
-    assert result["files"] == {"bukti kapal.pdf": EVIDENCE}
+    assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.pdf": PDF_EVIDENCE}
     _assert_no_canary(live_server, tmp_path, canary)
 
 
@@ -148,9 +89,9 @@ def test_jitless_browser_without_webassembly_still_seals(chromium_jitless, live_
     canary = "CANARY-JITLESS-" + secrets.token_hex(8)
     receipt, violations = _submit_with_js(chromium_jitless, live_server, canary)
     assert receipt and violations == []
-    [result] = _export_and_open(live_server, tmp_path, 1)
+    [result] = export_and_open(live_server, tmp_path, 1)
     assert result["tip"]["sealed_by"] == "browser"
-    _assert_answers(result["document"]["answers"], canary)
+    assert_answers(result["document"]["answers"], canary)
 
 
 def test_small_phone_screen(chromium, live_server: LiveServer, tmp_path: Path) -> None:
@@ -182,7 +123,7 @@ def test_failed_upload_shows_retry_and_retry_succeeds(chromium, live_server: Liv
     page = context.new_page()
     page.goto(live_server.url + "/")
     canary = "CANARY-RETRY-" + secrets.token_hex(8)
-    _fill(page, canary)
+    fill_form(page, canary)
     # The network drops every attachment piece: the page must say so and offer a retry.
     page.route("**/chunks/*", lambda route: route.abort("connectionreset"))
     page.click("#submit")
@@ -195,6 +136,6 @@ def test_failed_upload_shows_retry_and_retry_succeeds(chromium, live_server: Liv
     page.click("#retry")
     page.wait_for_selector("#js-receipt:not([hidden])", timeout=60_000)
     context.close()
-    [result] = _export_and_open(live_server, tmp_path, 1)
-    _assert_answers(result["document"]["answers"], canary)
-    assert result["files"] == {"bukti kapal.pdf": EVIDENCE}
+    [result] = export_and_open(live_server, tmp_path, 1)
+    assert_answers(result["document"]["answers"], canary)
+    assert result["files"] == {"bukti kapal.pdf": PDF_EVIDENCE}
