@@ -7,6 +7,8 @@ import hashlib
 import io
 import os
 import re
+import subprocess
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from crypto.bundle import BundleFile
 from crypto.payload import TipDocument
 from crypto.signing import canonical_json, key_fingerprint, public_key_b64
 
+ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "kata sandi peninjau yang panjang"
 
 ANSWERS: dict[str, Any] = {
@@ -341,3 +344,28 @@ def _literal(stream: bytes, pos: int) -> tuple[bytes, int]:
         out.append(ch)
         pos += 1
     return bytes(out), pos
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``tipbox-review`` process: its own HOME, a wide terminal, this checkout first."""
+    return {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "COLUMNS": "200",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def run_cli_process(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``tipbox-review`` as a real process (``python -m review_cli``), the way a reviewer runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "review_cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(tmp_path),
+        timeout=120,
+        start_new_session=True,
+    )

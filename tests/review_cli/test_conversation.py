@@ -400,8 +400,7 @@ def test_help_and_codes_describe_replies_and_disclosure(run: Run) -> None:
 
 @pytest.mark.slow
 def test_reply_and_export_as_a_subprocess(tmp_path: Path, reviewer: SavedIdentity, server: FakeServer) -> None:
-    from tests.review_cli.support import PASSPHRASE
-    from tests.review_cli.test_terminal_and_subprocess import _cli
+    from tests.review_cli.support import PASSPHRASE, run_cli_process
 
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -409,21 +408,21 @@ def test_reply_and_export_as_a_subprocess(tmp_path: Path, reviewer: SavedIdentit
     tip = server.tip(source_recipient=SOURCE.recipient)
     server.message(tip, "followup", FOLLOWUP_TEXT)
     bundle = server.bundle(tmp_path / "b.tar", [tip], reviewers=server.recipients)
-    imported = _cli(["--workspace", str(ws), "import", str(bundle)], tmp_path, PASSPHRASE + "\n")
+    imported = run_cli_process(["--workspace", str(ws), "import", str(bundle)], tmp_path, PASSPHRASE + "\n")
     assert imported.returncode == 0, imported.stderr
     message = _reply_file(tmp_path)
-    replied = _cli(
+    replied = run_cli_process(
         ["--workspace", str(ws), "reply", tip.id[:8], "--message-file", str(message)], tmp_path, PASSPHRASE + "\n"
     )
     assert replied.returncode == 0, replied.stderr
-    shown = _cli(["--workspace", str(ws), "show", tip.id[:8], "--lang", "en"], tmp_path, PASSPHRASE + "\n")
+    shown = run_cli_process(["--workspace", str(ws), "show", tip.id[:8], "--lang", "en"], tmp_path, PASSPHRASE + "\n")
     assert shown.returncode == 0 and FOLLOWUP_TEXT in shown.stdout and "pending (not yet sent)" in shown.stdout
     out = tmp_path / "d.json"
-    exported = _cli(["--workspace", str(ws), "dispositions", "export", "--out", str(out)], tmp_path, PASSPHRASE + "\n")
+    exported = run_cli_process(["--workspace", str(ws), "dispositions", "export", "--out", str(out)], tmp_path, PASSPHRASE + "\n")
     assert exported.returncode == 0, exported.stderr
     [sent] = shared.parse_body(json.loads(out.read_bytes())["body"], _now(), 365).replies
     assert messages.open_message(sent.sealed, [SOURCE.identity])["text"] == REPLY_TEXT
-    refused = _cli(["--workspace", str(ws), "reply", "ffff"], tmp_path)
+    refused = run_cli_process(["--workspace", str(ws), "reply", "ffff"], tmp_path)
     assert refused.returncode == 1 and refused.stderr.count("tipbox-review: error:") == 1
     assert "Traceback" not in refused.stderr
     assert base64.b64decode(json.loads(out.read_bytes())["body"]["replies"][0]["message"]) == sent.sealed

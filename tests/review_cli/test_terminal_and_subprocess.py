@@ -6,7 +6,6 @@ These load identities the real way (scrypt, about a second each).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,20 +15,10 @@ import pytest
 
 from crypto.identity import load_identity
 from tests.review_cli.conftest import SavedIdentity
-from tests.review_cli.support import PASSPHRASE, FakeServer
+from tests.review_cli.support import PASSPHRASE, FakeServer, cli_env, run_cli_process
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HOME": str(tmp_path / "home"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-        "COLUMNS": "200",
-        "PYTHONPATH": str(ROOT),
-    }
 
 
 def _spawn(args: list[str], tmp_path: Path) -> pexpect.spawn:
@@ -37,7 +26,7 @@ def _spawn(args: list[str], tmp_path: Path) -> pexpect.spawn:
         sys.executable,
         ["-m", "review_cli", *args],
         cwd=str(ROOT),
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         encoding="utf-8",
         timeout=60,
         dimensions=(40, 200),
@@ -91,19 +80,6 @@ def test_passphrase_typed_at_a_terminal(tmp_path: Path, server: FakeServer) -> N
     assert "tipbox-review: error: wrong passphrase" in child.before and "kapal" not in child.before
 
 
-def _cli(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "review_cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_env(tmp_path),
-        timeout=120,
-        start_new_session=True,
-    )
-
-
 @pytest.fixture
 def ws(tmp_path: Path, reviewer: SavedIdentity) -> Path:
     root = tmp_path / "ws"
@@ -115,11 +91,11 @@ def ws(tmp_path: Path, reviewer: SavedIdentity) -> Path:
 def test_scripted_as_a_subprocess(tmp_path: Path, ws: Path, server: FakeServer) -> None:
     tips = [server.tip(), server.tip(sealed_by="server")]
     bundle = server.bundle(tmp_path / "b.tar", tips)
-    assert _cli(["--help"], tmp_path).returncode == 0
-    imported = _cli(["--workspace", str(ws), "import", str(bundle)], tmp_path, PASSPHRASE + "\n")
+    assert run_cli_process(["--help"], tmp_path).returncode == 0
+    imported = run_cli_process(["--workspace", str(ws), "import", str(bundle)], tmp_path, PASSPHRASE + "\n")
     assert imported.returncode == 0, imported.stderr
     assert "imported 2 new tips" in imported.stdout
-    listed = _cli(["--workspace", str(ws), "list", "--json", "--sort", "received"], tmp_path, PASSPHRASE + "\n")
+    listed = run_cli_process(["--workspace", str(ws), "list", "--json", "--sort", "received"], tmp_path, PASSPHRASE + "\n")
     assert listed.returncode == 0
     assert sorted(r["id"] for r in json.loads(listed.stdout)) == sorted(t.id for t in tips)
     # The same through the environment variable instead of --workspace.
@@ -131,7 +107,7 @@ def test_scripted_as_a_subprocess(tmp_path: Path, ws: Path, server: FakeServer) 
         cwd=ROOT,
         timeout=120,
         start_new_session=True,
-        env={**_env(tmp_path), "TIPBOX_REVIEW_WORKSPACE": str(ws)},
+        env={**cli_env(tmp_path), "TIPBOX_REVIEW_WORKSPACE": str(ws)},
     )
     assert json.loads(env_listed.stdout) == json.loads(listed.stdout)
 
@@ -145,15 +121,15 @@ def test_failures_as_a_subprocess_are_one_line_with_an_exit_code(tmp_path: Path,
         (["import", str(tmp_path / "missing.tar")], "", 1, "does not exist"),
     ]
     for args, stdin, code, words in cases:
-        result = _cli(["--workspace", str(ws), *args], tmp_path, stdin)
+        result = run_cli_process(["--workspace", str(ws), *args], tmp_path, stdin)
         errors = [ln for ln in result.stderr.splitlines() if ln.startswith("tipbox-review: error:")]
         assert result.returncode == code, (args, result.stderr)
         assert len(errors) == 1 and words in errors[0], (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert not (ws / "tips").exists() or not any((ws / "tips").iterdir())
     # A workspace pinned to this server refuses another server's bundle before asking for anything.
-    assert _cli(["--workspace", str(ws), "import", str(bundle)], tmp_path, PASSPHRASE + "\n").returncode == 0
+    assert run_cli_process(["--workspace", str(ws), "import", str(bundle)], tmp_path, PASSPHRASE + "\n").returncode == 0
     impostor = FakeServer(server.recipients)
     other = impostor.bundle(tmp_path / "other.tar", [impostor.tip()])
-    result = _cli(["--workspace", str(ws), "import", str(other)], tmp_path)
+    result = run_cli_process(["--workspace", str(ws), "import", str(other)], tmp_path)
     assert result.returncode == 2 and "REFUSED" in result.stderr and "Passphrase" not in result.stderr
