@@ -308,6 +308,12 @@ def verify(
     if first is None or not isinstance(first[1], dict) or first[1].get("type") != LOG_TYPE:
         report.violations.append(Violation("malformed", None, "not a tipbox audit log"))
         return report
+    version = first[1].get("v")
+    if type(version) is not int or version != VERSION:  # FORMAT.md: readers refuse unknown versions, never guess
+        report.violations.append(
+            Violation("malformed", None, f"audit log version {version!r} is not supported (this verifier knows {VERSION})")
+        )
+        return report
     report.server_key = first[1].get("server_key")
     if trusted_keys is not None and report.server_key not in trusted_keys:
         report.violations.append(Violation("untrusted_key", None, "the log names a server key you did not pin"))

@@ -519,3 +519,15 @@ def test_export_header_and_records() -> None:
     assert json.loads(header) == {"type": "tipbox-audit-log", "v": 1, "server_key": PUB}
     assert json.loads(record) == {"entry": entry}
     assert out.getvalue().endswith("\n")
+
+
+@pytest.mark.parametrize("version", [2, 0, None, "1", True])
+def test_a_log_of_a_version_this_verifier_does_not_know_is_refused(version: object) -> None:
+    """The header's "v" was never checked: a future log would have been judged by today's rules."""
+    header = {"type": audit.LOG_TYPE, "server_key": "A" * 43 + "="}
+    if version is not None:
+        header["v"] = version
+    report = audit.verify([json.dumps(header)], None)
+    assert [(v.kind, v.message) for v in report.violations] == [
+        ("malformed", f"audit log version {version!r} is not supported (this verifier knows {audit.VERSION})")
+    ]

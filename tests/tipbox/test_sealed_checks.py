@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -127,3 +128,118 @@ def test_badly_sealed_followup_is_refused_at_finalize(app: Flask, client: FlaskC
     with app.app_context():
         received = db.session().scalars(select(Message).where(Message.kind == messages.FOLLOWUP)).all()
     assert [m.state for m in received] == ["uploading"]  # still waiting for a good seal, not received
+
+
+# --- the rest of the completion checks (each named by the mutant that survived without it) ---------------
+
+
+def _app(tmp_path: Path, db_url: str, reviewers, **env: str) -> Flask:
+    from tests.tipbox.conftest import make_app
+
+    return make_app(tmp_path / "limits", db_url, reviewers, **env)
+
+
+def _complete(browser: BrowserLike, tip: str, token: str, att: str, sealed: bytes, pieces: list[int] | None = None):
+    """Upload ``sealed`` in 64 KiB pieces (only the sequence numbers in ``pieces``, if given) and complete it."""
+    chunk = 64 * 1024
+    for seq, start in enumerate(range(0, len(sealed), chunk)):
+        if pieces is None or seq in pieces:
+            assert browser.put(tip, token, att, seq, sealed[start : start + chunk]).status_code == 200
+    return browser.complete(tip, token, att, len(sealed), hashlib.sha256(sealed).hexdigest())
+
+
+def test_completing_twice_is_idempotent_only_for_the_same_file(app: Flask, client: FlaskClient) -> None:
+    """complete_attachment: a retried completion (same size and hash) is a no-op; other bytes are a 409."""
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    sealed = _sealed_properly(CONTENT, browser.recipients)
+    assert _complete(browser, opened["tip_id"], opened["token"], ATT, sealed).status_code == 200
+    again = browser.complete(opened["tip_id"], opened["token"], ATT, len(sealed), hashlib.sha256(sealed).hexdigest())
+    assert again.status_code == 200
+    other = browser.complete(opened["tip_id"], opened["token"], ATT, len(sealed), "0" * 64)
+    assert other.status_code == 409 and other.get_json()["error"] == "already_finalized"
+    with app.app_context():
+        [stored] = _complete_attachments(app)
+        assert (stored.size, stored.sha256) == (len(sealed), hashlib.sha256(sealed).hexdigest())
+
+
+def test_a_gap_in_the_pieces_is_incomplete_even_when_the_total_matches(app: Flask, client: FlaskClient) -> None:
+    """complete_attachment: pieces 0 and 2 of a three-piece file, with a declared size equal to what arrived."""
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    sealed = _sealed_properly(b"k" * 150_000, browser.recipients)
+    chunk = 64 * 1024
+    arrived = sealed[:chunk] + sealed[2 * chunk :]
+    for seq in (0, 2):
+        assert browser.put(opened["tip_id"], opened["token"], ATT, seq, sealed[seq * chunk : (seq + 1) * chunk]).status_code == 200
+    response = browser.complete(opened["tip_id"], opened["token"], ATT, len(arrived), hashlib.sha256(arrived).hexdigest())
+    assert response.status_code == 409 and response.get_json()["error"] == "incomplete_upload"
+    assert _complete_attachments(app) == []
+
+
+def test_an_attachment_of_exactly_the_maximum_size_is_accepted(tmp_path: Path, db_url: str, reviewers) -> None:
+    """complete_attachment: the limit is inclusive (``>``, not ``>=``).
+
+    The server sees only the padded size, so the limit holds per Padmé bucket:
+    everything that pads to the limit's bucket is accepted, the next byte is not.
+    """
+    from crypto.padding import padded_length
+
+    app = _app(tmp_path, db_url, reviewers, TIPBOX_MAX_ATTACHMENT_BYTES="100000")
+    browser = BrowserLike(app.test_client())
+    top = padded_length(100_000) - 1  # the largest content in the limit's bucket
+    for size, expected in ((top, 200), (top + 1, 413)):
+        opened = browser.open().get_json()
+        response = _complete(browser, opened["tip_id"], opened["token"], ATT, _sealed_properly(b"m" * size, browser.recipients))
+        assert response.status_code == expected, size
+    app.extensions["tipbox.engine"].dispose()
+
+
+def test_a_payload_one_byte_over_the_ceiling_is_refused_for_its_size(app: Flask, client: FlaskClient) -> None:
+    """_check_parts: exactly the ceiling is judged as an age file (400), one byte more as too large (413)."""
+    from crypto import payload
+    from tipbox.intake.service import sealed_ceiling
+
+    browser = BrowserLike(client)
+    ceiling = sealed_ceiling(payload.MAX_PAYLOAD_BYTES)
+    for size, expected in ((ceiling, (400, "malformed_ciphertext")), (ceiling + 1, (413, "payload_too_large"))):
+        opened = browser.open().get_json()
+        response = browser.finalize(opened["tip_id"], opened["token"], b"x" * size, [])
+        assert (response.status_code, response.get_json()["error"]) == expected, size
+
+
+def test_the_attachments_count_towards_the_whole_submission(tmp_path: Path, db_url: str, reviewers) -> None:
+    """_check_parts: payload + every attachment must fit the sealed ceiling of TIPBOX_MAX_SUBMISSION_BYTES.
+
+    With a 64 KiB limit that ceiling is about 133 kB (it allows for the largest header); three 50 kB files do not fit.
+    """
+    from crypto import payload
+
+    app = _app(tmp_path, db_url, reviewers, TIPBOX_MAX_ATTACHMENT_BYTES="65536", TIPBOX_MAX_SUBMISSION_BYTES="65536")
+    browser = BrowserLike(app.test_client())
+    opened = browser.open().get_json()
+    ids = ["a1" * 16, "b2" * 16, "c3" * 16]
+    for att in ids:
+        sealed = _sealed_properly(b"n" * 50_000, browser.recipients)
+        assert _complete(browser, opened["tip_id"], opened["token"], att, sealed).status_code == 200
+    document = payload.build({"description": "x"}, lang="id", sealed_by="browser")
+    response = browser.finalize(opened["tip_id"], opened["token"], payload.seal_tip(document, browser.recipients), ids)
+    assert response.status_code == 413 and response.get_json()["error"] == "submission_too_large"
+    # One of them fits.
+    fresh = browser.open().get_json()
+    assert _complete(browser, fresh["tip_id"], fresh["token"], ids[0], _sealed_properly(b"n" * 50_000, browser.recipients)).status_code == 200
+    fits = browser.finalize(fresh["tip_id"], fresh["token"], payload.seal_tip(document, browser.recipients), ids[:1])
+    assert fits.status_code == 200, fits.get_json()
+    app.extensions["tipbox.engine"].dispose()
+
+
+def test_an_attachment_declared_twice_is_incomplete(app: Flask, client: FlaskClient) -> None:
+    """_check_parts: the declared list must be the stored set exactly, without repeats."""
+    from crypto import payload
+
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    assert _complete(browser, opened["tip_id"], opened["token"], ATT, _sealed_properly(CONTENT, browser.recipients)).status_code == 200
+    document = payload.build({"description": "x"}, lang="id", sealed_by="browser")
+    response = browser.finalize(opened["tip_id"], opened["token"], payload.seal_tip(document, browser.recipients), [ATT, ATT])
+    assert response.status_code == 409 and response.get_json()["error"] == "incomplete_upload"
