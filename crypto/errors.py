@@ -118,3 +118,21 @@ class MalformedJSON(MalformedDocument):
     """Bytes that crypto.strict_json refuses: not UTF-8 JSON, or JSON outside tipbox's limits."""
 
     default_message = "not a well-formed JSON document"
+
+
+class RoutingError(TipboxCryptoError):
+    """A tip's place or category, or a set of channels, that FORMAT.md §14 refuses to route.
+
+    Raised for input that is wrong (an unknown code, a regency outside the
+    given province, two catch-alls), never for a tip that is merely unusual:
+    the message names the rule and the code, which is a public region or
+    category code, never tip content.
+    """
+
+    default_message = "the tip cannot be routed to a channel"
+
+
+class NoChannel(RoutingError):
+    """No channel would receive the tip: the form must not accept a tip nobody can read."""
+
+    default_message = "no channel receives this tip"

@@ -418,6 +418,92 @@ def message_vectors(regenerate: bool) -> dict[str, Any]:
     }
 
 
+def _channel(cid: str, regions: tuple[str, ...] = (), categories: tuple[str, ...] = (), coordinating: bool = False
+             ) -> dict[str, Any]:
+    return {"id": cid, "regions": list(regions), "categories": list(categories), "coordinating": coordinating}
+
+
+def routing_vectors() -> dict[str, Any]:
+    """Routing (FORMAT.md §14): channel sets and tips, with the lead and readers worked out by hand.
+
+    The expected outcomes are written here, not computed by crypto/routing.py, so
+    the vectors check the rule and not just that the code agrees with itself.
+    """
+    from crypto.vocabulary import Category, codes
+
+    blitar = _channel("blitar-kota", ("35.72",))
+    jatim = _channel("jatim-uptd-ppa", ("35",), coordinating=True)
+    benteng = _channel("bengkulu-tengah", ("17.09",))
+    national = _channel("nasional", coordinating=True)
+    catch_all = _channel("umum")
+    online = _channel("anak-daring", categories=("ANAK-DARING",))
+    seed = [blitar, jatim, benteng, national, catch_all, online]
+
+    def ok(name: str, tip: tuple[str | None, str | None, str | None], lead: str, readers: list[str],
+           channels: str | list[dict[str, Any]] = "seed") -> dict[str, Any]:
+        province, regency, category = tip
+        return {"name": name, "channels": channels, "province": province, "regency": regency,
+                "category": category, "lead": lead, "readers": readers}
+
+    def refused(name: str, tip: tuple[str | None, str | None, str | None], error: str,
+                channels: str | list[dict[str, Any]] = "seed") -> dict[str, Any]:
+        province, regency, category = tip
+        return {"name": name, "channels": channels, "province": province, "regency": regency,
+                "category": category, "error": error}
+
+    cases = [
+        ok("Kota Blitar: the task force leads, East Java and the national desk coordinate",
+           ("35", "35.72", "ANAK-KS"), "blitar-kota", ["blitar-kota", "jatim-uptd-ppa", "nasional"]),
+        ok("Kota Surabaya: no city channel, the provincial UPTD PPA leads",
+           ("35", "35.78", "ANAK-KS"), "jatim-uptd-ppa", ["jatim-uptd-ppa", "nasional"]),
+        ok("East Java without a regency: the province matches",
+           ("35", None, None), "jatim-uptd-ppa", ["jatim-uptd-ppa", "nasional"]),
+        ok("Bengkulu Tengah: its channel leads, only the national desk coordinates",
+           ("17", "17.09", "TPPO-KERJA"), "bengkulu-tengah", ["bengkulu-tengah", "nasional"]),
+        ok("no region, no category: the catch-all leads", (None, None, None), "umum", ["umum", "nasional"]),
+        ok("no region, a category no channel takes: the catch-all leads",
+           (None, None, "TPPO-PMI"), "umum", ["umum", "nasional"]),
+        ok("empty strings mean not said", ("", "", ""), "umum", ["umum", "nasional"]),
+        ok("no region + ANAK-DARING: the online-content desk leads",
+           (None, None, "ANAK-DARING"), "anak-daring", ["anak-daring", "nasional"]),
+        ok("a region outranks a category: Kota Blitar + ANAK-DARING",
+           ("35", "35.72", "ANAK-DARING"), "blitar-kota", ["blitar-kota", "jatim-uptd-ppa", "nasional"]),
+        ok("a province outranks a category, and a non-coordinating channel that matches is not a reader",
+           ("35", "35.78", "ANAK-DARING"), "jatim-uptd-ppa", ["jatim-uptd-ppa", "nasional"]),
+        ok("another province, no channel: the catch-all leads",
+           ("11", "11.01", None), "umum", ["umum", "nasional"]),
+        ok("regency without province: the province is its code prefix",
+           (None, "35.72", None), "blitar-kota", ["blitar-kota", "jatim-uptd-ppa", "nasional"]),
+        refused("regency outside the given province", ("17", "35.72", None), "RoutingError"),
+        refused("a regency code given as the province", ("35.72", None, None), "RoutingError"),
+        refused("unknown province", ("99", None, None), "RoutingError"),
+        refused("unknown regency", ("35", "35.99", None), "RoutingError"),
+        refused("unknown category", (None, None, "ANAK-XYZ"), "RoutingError"),
+        refused("no catch-all and nothing matching", ("35", "35.78", None), "NoChannel", [blitar, benteng]),
+        refused("no channels at all", (None, None, None), "NoChannel", []),
+        ok("no catch-all: the matching coordinating channel with the lowest id leads",
+           (None, None, None), "nasional", ["nasional", "pusat"], [_channel("pusat", coordinating=True), national, jatim]),
+        ok("a tie is broken by the lowest id, whatever the listed order",
+           ("35", "35.72", None), "blitar-a", ["blitar-a", "jatim-uptd-ppa", "nasional"],
+           [_channel("blitar-b", ("35.72",)), jatim, national, _channel("blitar-a", ("35.72",))]),
+        ok("region and category together outrank the region alone",
+           ("35", "35.78", "ANAK-DARING"), "jatim-daring", ["jatim-daring", "jatim-uptd-ppa", "nasional"],
+           [*seed, _channel("jatim-daring", ("35",), ("ANAK-DARING",))]),
+        ok("a coordinating channel with a scope leads over the catch-all but never over a more specific one",
+           ("35", "35.01", "ANAK-KS"), "jatim-uptd-ppa", ["jatim-uptd-ppa", "nasional"]),
+        refused("two catch-alls", (None, None, None), "RoutingError", [*seed, _channel("umum-2")]),
+        refused("two channels with one id", ("35", None, None), "RoutingError", [*seed, _channel("umum", ("35",))]),
+        refused("unknown region in a channel's scope", ("35", None, None), "RoutingError",
+                [*seed, _channel("x", ("35.99",))]),
+        refused("unknown category in a channel's scope", ("35", None, None), "RoutingError",
+                [*seed, _channel("x", categories=("ANAK-XYZ",))]),
+        refused("a channel id that is not ASCII", ("35", None, None), "RoutingError",
+                [*seed, _channel("jatim-\u00e9")]),
+    ]
+    return {"source": "crypto/FORMAT.md §14", "categories": list(codes(Category)), "channels": {"seed": seed},
+            "cases": cases}
+
+
 def main(argv: list[str]) -> None:
     regenerate = "--regenerate-age" in argv
     _write("padding.json", padding_vectors())
@@ -427,6 +513,7 @@ def main(argv: list[str]) -> None:
     _write("identity.json", identity_vectors(regenerate))
     _write("receipt_keys.json", receipt_key_vectors())
     _write("messages.json", message_vectors(regenerate))
+    _write("routing.json", routing_vectors())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { bech32 } from "@scure/base";
+export { NoChannel, RoutingError, route } from "./routing.js"; // crypto/routing.py, FORMAT.md §14
 
 export const PAYLOAD_VERSION = 1;
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
