@@ -4,6 +4,11 @@ The server signs it; the page seals to the recipients it lists and shows the
 recipients' fingerprint so a source, reviewer or auditor can compare it out of
 band (a printed card, a phone call). The fingerprint covers only the sorted
 recipient set, so re-issuing the same set gives the same fingerprint.
+
+Optional ``names`` and ``scope`` members publish, signed, what a channel is
+called and which tips it takes (FORMAT.md §7), so the browser and the review
+CLI can later show and check them. They are optional so manifests issued
+before channels had them still verify, and readers that ignore them still work.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from .signing import CONTEXT_KEY_MANIFEST, grouped_fingerprint, sign_document, u
 DOCUMENT_TYPE = "tipbox-key-manifest"
 VERSION = 1
 _LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
+_REGION = re.compile(r"^[0-9]{2}(\.[0-9]{2})?\Z")
+_CATEGORY = re.compile(r"^[A-Z]+(-[A-Z]+)*\Z")
+NAME_MAX = 100
 
 
 def recipients_fingerprint(recipients: Collection[str]) -> str:
@@ -28,8 +36,18 @@ def recipients_fingerprint(recipients: Collection[str]) -> str:
     return grouped_fingerprint(b"tipbox/recipients/v1\n" + canonical.encode())
 
 
-def build_body(channel: str, issued: str, reviewers: Sequence[Mapping[str, str]]) -> dict[str, Any]:
-    """``reviewers``: dicts with ``label``, ``recipient`` and optional ``signing_key``."""
+def build_body(
+    channel: str,
+    issued: str,
+    reviewers: Sequence[Mapping[str, str]],
+    names: Mapping[str, str] | None = None,
+    scope: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``reviewers``: dicts with ``label``, ``recipient`` and optional ``signing_key``.
+
+    ``names`` (``{"id": ..., "en": ...}``) and ``scope`` (``{"regions": [...],
+    "categories": [...], "coordinating": bool}``) are added only when given.
+    """
     entries = []
     for reviewer in reviewers:
         entry = {"label": reviewer["label"], "recipient": str(parse_recipient(reviewer["recipient"]))}
@@ -44,6 +62,14 @@ def build_body(channel: str, issued: str, reviewers: Sequence[Mapping[str, str]]
         "issued": issued,
         "reviewers": sorted(entries, key=lambda e: e["recipient"]),
     }
+    if names is not None:
+        body["names"] = {"id": names["id"], "en": names["en"]}
+    if scope is not None:
+        body["scope"] = {
+            "regions": sorted(scope.get("regions", ())),
+            "categories": sorted(scope.get("categories", ())),
+            "coordinating": bool(scope.get("coordinating", False)),
+        }
     return validate_body(body)
 
 
@@ -59,7 +85,36 @@ def validate_body(body: Mapping[str, Any]) -> dict[str, Any]:
         parse_recipient(str(entry.get("recipient", "")))
     if len({e["recipient"] for e in reviewers}) != len(reviewers):
         raise MalformedDocument("a recipient is listed twice")
+    if "names" in body:
+        _validate_names(body["names"])
+    if "scope" in body:
+        _validate_scope(body["scope"])
     return dict(body)
+
+
+def _validate_names(names: Any) -> None:
+    if not isinstance(names, Mapping) or set(names) != {"id", "en"}:
+        raise MalformedDocument("key manifest names must have exactly id and en")
+    for name in names.values():
+        if not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX or name != name.strip():
+            raise MalformedDocument(f"a channel name must be 1-{NAME_MAX} characters without outer spaces")
+
+
+def _sorted_unique_codes(value: Any, pattern: re.Pattern[str], what: str) -> None:
+    if not isinstance(value, list) or not all(isinstance(c, str) and pattern.match(c) for c in value):
+        raise MalformedDocument(f"key manifest scope {what} must be a list of codes")
+    if value != sorted(set(value)):
+        raise MalformedDocument(f"key manifest scope {what} must be sorted and unique")
+
+
+def _validate_scope(scope: Any) -> None:
+    """Shapes only: a verifier with older region or category lists must still accept a newer manifest."""
+    if not isinstance(scope, Mapping) or set(scope) != {"regions", "categories", "coordinating"}:
+        raise MalformedDocument("key manifest scope must have exactly regions, categories and coordinating")
+    _sorted_unique_codes(scope["regions"], _REGION, "regions")
+    _sorted_unique_codes(scope["categories"], _CATEGORY, "categories")
+    if not isinstance(scope["coordinating"], bool):
+        raise MalformedDocument("key manifest scope coordinating must be true or false")
 
 
 def sign(body: Mapping[str, Any], key: nacl.signing.SigningKey) -> dict[str, Any]:

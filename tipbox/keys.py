@@ -26,6 +26,9 @@ from .audit.log import record
 from .models import Channel, KeyManifest, Reviewer
 
 DEFAULT_CHANNEL = "default"
+# The names migration 0005 gives an existing deployment's single channel, and a new one gets.
+DEFAULT_NAME_ID = "Tim peninjau"
+DEFAULT_NAME_EN = "Review team"
 
 
 class ReviewerError(ValueError):
@@ -61,7 +64,7 @@ def ensure_server_key(path: Path) -> bool:
 def ensure_channel(db: Session, channel_id: str = DEFAULT_CHANNEL) -> Channel:
     channel = db.get(Channel, channel_id)
     if channel is None:
-        channel = Channel(id=channel_id)
+        channel = Channel(id=channel_id, name_id=DEFAULT_NAME_ID, name_en=DEFAULT_NAME_EN)
         db.add(channel)
         db.flush()
     return channel
@@ -82,10 +85,15 @@ def issue_manifest(db: Session, key: nacl.signing.SigningKey, channel_id: str = 
     now = clock.utcnow().replace(microsecond=0)
     if not reviewers:
         raise ReviewerError("a channel needs at least one active reviewer")
+    channel = db.get(Channel, channel_id)
+    named = channel is not None and bool(channel.name_id and channel.name_en)
     body = key_manifest.build_body(
         channel_id,
         now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         [{"label": r.label, "recipient": r.recipient, "signing_key": r.signing_key or ""} for r in reviewers],
+        # Published signed so the page and the review CLI can later show and check them (FORMAT.md §7).
+        names={"id": channel.name_id, "en": channel.name_en} if channel is not None and named else None,
+        scope=_manifest_scope(channel) if channel is not None and named else None,
     )
     record = KeyManifest(
         channel_id=channel_id,
@@ -97,6 +105,25 @@ def issue_manifest(db: Session, key: nacl.signing.SigningKey, channel_id: str = 
     db.add(record)
     db.flush()
     return record
+
+
+def _codes(stored: str) -> list[str]:
+    return stored.split(",") if stored else []
+
+
+def _manifest_scope(channel: Channel) -> dict[str, object]:
+    return {
+        "regions": _codes(channel.scope_regions),
+        "categories": _codes(channel.scope_categories),
+        "coordinating": bool(channel.coordinating),
+    }
+
+
+def reissue_if_staffed(db: Session, key: nacl.signing.SigningKey, channel_id: str) -> KeyManifest | None:
+    """Re-sign a channel's manifest after its names or scope changed; None while it has no reviewer."""
+    if not active_reviewers(db, channel_id):
+        return None
+    return issue_manifest(db, key, channel_id)
 
 
 def current_manifest(db: Session, channel_id: str = DEFAULT_CHANNEL) -> KeyManifest | None:
@@ -121,6 +148,9 @@ def add_reviewer(
     db: Session, key: nacl.signing.SigningKey, new: NewReviewer, channel_id: str = DEFAULT_CHANNEL
 ) -> Reviewer:
     recipient = str(parse_recipient(new.recipient))
+    if channel_id != DEFAULT_CHANNEL and db.get(Channel, channel_id) is None:
+        # Only "default" appears on its own (single-channel deployments); others need names and a scope first.
+        raise ReviewerError(f"no channel {channel_id!r}: create it with `tipbox channels add` first")
     ensure_channel(db, channel_id)
     existing = db.scalars(
         select(Reviewer).where(Reviewer.channel_id == channel_id, Reviewer.recipient == recipient)

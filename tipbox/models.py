@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -42,11 +44,23 @@ class Base(DeclarativeBase):
 
 
 class Channel(Base):
-    """A team that receives tips; one "default" channel for now."""
+    """A team that receives tips: public names, a scope, and its own reviewers and key manifest.
+
+    The scope lists are canonical sorted comma-separated strings ('' = any), so
+    they compare the same on SQLite and PostgreSQL; tipbox/channels.py parses
+    and validates them. An empty scope that is not coordinating is the
+    catch-all (at most one: existing single-channel deployments' "default").
+    """
 
     __tablename__ = "channels"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    name_en: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    scope_regions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    scope_categories: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Receives every tip within its scope even when a more specific channel leads.
+    coordinating: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewers: Mapped[list[Reviewer]] = relationship(back_populates="channel")
 
 

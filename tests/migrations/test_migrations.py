@@ -76,3 +76,37 @@ def test_models_match_the_head_schema(db_url: str) -> None:
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_0005_names_the_existing_channel_and_makes_it_the_catch_all(db_url: str) -> None:
+    """Single-channel deployments keep working: their channel gets names and an empty scope; down drops them."""
+    config = alembic_config(db_url)
+    engine = create_engine(db_url)
+    try:
+        command.upgrade(config, "0004")
+        _insert_sample(engine)
+        command.upgrade(config, "0005")
+        with engine.begin() as conn:
+            row = conn.execute(
+                text("SELECT name_id, name_en, scope_regions, scope_categories, coordinating FROM channels")
+            ).one()
+            assert tuple(row) == ("Tim peninjau", "Review team", "", "", False)
+            conn.execute(
+                text(
+                    "INSERT INTO channels (id, name_id, name_en, scope_regions, coordinating) "
+                    "VALUES ('uptd-ppa-jatim', 'UPTD PPA Jawa Timur', 'UPTD PPA East Java', '35', true)"
+                )
+            )
+        command.downgrade(config, "0004")
+        columns = {c["name"] for c in inspect(engine).get_columns("channels")}
+        assert columns == {"id"}
+        with engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT id FROM channels")).scalars()) == ["default", "uptd-ppa-jatim"]
+            assert conn.execute(text("SELECT count(*) FROM attachment_chunks")).scalar() == 1
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            names = {row.id: row.name_en for row in conn.execute(text("SELECT id, name_en FROM channels"))}
+        # A downgrade loses names and scopes; re-upgrading names every channel that has none.
+        assert names == {"default": "Review team", "uptd-ppa-jatim": "Review team"}
+    finally:
+        engine.dispose()

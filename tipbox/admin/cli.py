@@ -29,6 +29,7 @@ from .. import db
 from ..audit.log import chain_pending
 from ..config import ConfigError, load_config
 from ..keys import (
+    DEFAULT_CHANNEL,
     NewReviewer,
     ReviewerError,
     active_reviewers,
@@ -40,6 +41,7 @@ from ..keys import (
     write_secret_file,
 )
 from . import demo
+from .channels_cli import channels_group
 from .dispositions_cli import dispositions_group
 from .migrate import upgrade_database
 from .retention_cli import COMMANDS as RETENTION_COMMANDS
@@ -89,44 +91,49 @@ def reviewers_group() -> None:
 @click.argument("label")
 @click.argument("recipient")
 @click.option("--signing-key", help="The reviewer's Ed25519 public key (base64), from `tipbox-review keygen`.")
+@click.option("--channel", "channel_id", default=DEFAULT_CHANNEL, show_default=True,
+              help="The channel whose tips this reviewer opens (`tipbox channels list`).")
 @with_appcontext
-def reviewers_add(label: str, recipient: str, signing_key: str | None) -> None:
+def reviewers_add(label: str, recipient: str, signing_key: str | None, channel_id: str) -> None:
     """Add a reviewer: LABEL (a pseudonym, shown to nobody but operators) and an age RECIPIENT."""
     key = _server_key()
     try:
         with db.transaction() as session:
-            add_reviewer(session, key, NewReviewer(label, recipient, signing_key))
-            manifest = current_manifest(session)
+            add_reviewer(session, key, NewReviewer(label, recipient, signing_key), channel_id)
+            manifest = current_manifest(session, channel_id)
     except (ReviewerError, TipboxCryptoError) as exc:
         _fail(str(exc))
-    click.echo(f"added {label}: {recipient}")
+    click.echo(f"added {label} to channel {channel_id}: {recipient}")
     click.echo(f"recipient fingerprint: {recipient_fingerprint(recipient)}")
     click.echo(f"key manifest fingerprint (shown on the form): {manifest.fingerprint}")
 
 
 @reviewers_group.command("remove")
 @click.argument("reviewer")
+@click.option("--channel", "channel_id", default=DEFAULT_CHANNEL, show_default=True, help="The reviewer's channel.")
 @with_appcontext
-def reviewers_remove(reviewer: str) -> None:
+def reviewers_remove(reviewer: str, channel_id: str) -> None:
     """Remove a reviewer by label, recipient or id; new tips are no longer sealed to them."""
     key = _server_key()
     try:
         with db.transaction() as session:
-            removed = remove_reviewer(session, key, reviewer)
-            manifest = current_manifest(session)
+            removed = remove_reviewer(session, key, reviewer, channel_id)
+            manifest = current_manifest(session, channel_id)
     except ReviewerError as exc:
         _fail(str(exc))
     click.echo(f"removed {removed.label}; key manifest fingerprint is now {manifest.fingerprint}")
 
 
 @reviewers_group.command("list")
+@click.option("--channel", "channel_id", default=DEFAULT_CHANNEL, show_default=True, help="The channel to list.")
 @with_appcontext
-def reviewers_list() -> None:
-    """List active reviewers and the current key manifest fingerprint."""
+def reviewers_list(channel_id: str) -> None:
+    """List a channel's active reviewers and its current key manifest fingerprint."""
     session = db.session()
-    for reviewer in active_reviewers(session):
+    click.echo(f"channel: {channel_id}")
+    for reviewer in active_reviewers(session, channel_id):
         click.echo(f"{reviewer.label}\t{reviewer.recipient}\t{recipient_fingerprint(reviewer.recipient)}")
-    manifest = current_manifest(session)
+    manifest = current_manifest(session, channel_id)
     click.echo(f"key manifest fingerprint: {manifest.fingerprint if manifest else '(none: add a reviewer)'}")
 
 
@@ -230,6 +237,7 @@ ADMIN_COMMANDS: tuple[click.Command, ...] = (
     cleanup_command,
     demo_setup,
     dispositions_group,
+    channels_group,
     *RETENTION_COMMANDS,
 )
 
