@@ -243,3 +243,50 @@ def test_an_attachment_declared_twice_is_incomplete(app: Flask, client: FlaskCli
     document = payload.build({"description": "x"}, lang="id", sealed_by="browser")
     response = browser.finalize(opened["tip_id"], opened["token"], payload.seal_tip(document, browser.recipients), [ATT, ATT])
     assert response.status_code == 409 and response.get_json()["error"] == "incomplete_upload"
+
+
+def test_pieces_that_do_not_hash_to_the_declared_sha256_are_incomplete(app: Flask, client: FlaskClient) -> None:
+    """complete_attachment: count, order and total all match, but the bytes are not the declared ones."""
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    sealed = _sealed_properly(CONTENT, browser.recipients)
+    assert browser.put(opened["tip_id"], opened["token"], ATT, 0, sealed).status_code == 200
+    response = browser.complete(opened["tip_id"], opened["token"], ATT, len(sealed), "0" * 64)
+    assert (response.status_code, response.get_json()["error"]) == (409, "incomplete_upload")
+    assert _complete_attachments(app) == []
+
+
+def test_completing_an_attachment_never_uploaded_is_not_found(app: Flask, client: FlaskClient) -> None:
+    """complete_attachment looks the attachment up without creating it (create=False)."""
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    response = browser.complete(opened["tip_id"], opened["token"], ATT, 10, "0" * 64)
+    assert (response.status_code, response.get_json()["error"]) == (404, "not_found")
+
+
+def test_finalize_with_a_declared_attachment_still_uploading_is_incomplete(app: Flask, client: FlaskClient) -> None:
+    """_check_parts: every declared attachment must have been completed."""
+    from crypto import payload
+
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    assert browser.put(opened["tip_id"], opened["token"], ATT, 0, _sealed_properly(CONTENT, browser.recipients)).status_code == 200
+    document = payload.build({"description": "x"}, lang="id", sealed_by="browser")
+    response = browser.finalize(opened["tip_id"], opened["token"], payload.seal_tip(document, browser.recipients), [ATT])
+    assert (response.status_code, response.get_json()["error"]) == (409, "incomplete_upload")
+
+
+def test_a_followups_audit_event_counts_its_attachments(app: Flask, client: FlaskClient) -> None:
+    """finalize_followup -> receive_message(attachments=...): the auditor sees how many files came, never what."""
+    import json
+
+    from tipbox.audit.models import AuditEvent
+
+    browser = BrowserLike(client)
+    access = browser.status(browser.submit({"description": "awal"})).get_json()["access"]
+    sent = browser.follow_up(access, "tambahan", {"7e" * 16: ("a.txt", "text/plain", b"isi" * 100),
+                                                 "8f" * 16: ("b.txt", "text/plain", b"lain" * 100)})
+    assert sent.status_code == 200
+    with app.app_context():
+        [event] = db.session().scalars(select(AuditEvent).where(AuditEvent.event == "tip.followup")).all()
+        assert json.loads(event.data)["attachments"] == 2
