@@ -5,9 +5,10 @@ kabupaten/kota) and/or tip category codes; an empty list means "any". A tip
 is within a scope when both its region and its category are. The catch-all
 (empty scope, not coordinating) receives what no other channel takes, so
 there is at most one; a coordinating channel receives every tip within its
-scope even when a more specific channel leads. Routing tips by scope is not
-done here (crypto/routing.py, separately): this module only keeps the
-configuration valid and says where scopes overlap, which is allowed.
+scope even when a more specific channel leads. Routing tips by scope is
+crypto/routing.py's; this module keeps the saved configuration one that
+routing accepts (by its own check_channels) and says where scopes overlap,
+which is allowed.
 
 Every change re-signs the channel's key manifest (its names and scope are
 published in it, FORMAT.md §7) when the channel has reviewers.
@@ -23,8 +24,8 @@ import nacl.signing
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crypto import regions
-from crypto.vocabulary import Category
+from crypto import routing
+from crypto.errors import RoutingError
 
 from .keys import DEFAULT_CHANNEL, active_reviewers, current_manifest, reissue_if_staffed
 from .models import Channel, KeyManifest, Reviewer, Tip
@@ -81,19 +82,8 @@ def check_name(name: str, language: str) -> str:
     return name
 
 
-def check_regions(codes: Iterable[str]) -> tuple[str, ...]:
-    known = regions.load()
-    for code in codes:
-        if not known.known(code):
-            raise ChannelError(f"unknown region code {code!r}: use a Kemendagri province or kabupaten/kota code")
-    return split_codes(join_codes(codes))
-
-
-def check_categories(codes: Iterable[str]) -> tuple[str, ...]:
-    valid = {c.value for c in Category}
-    for code in codes:
-        if code not in valid:
-            raise ChannelError(f"unknown category code {code!r}: use one of {', '.join(sorted(valid))}")
+def canonical(codes: Iterable[str]) -> tuple[str, ...]:
+    """Sorted and unique, as stored; whether the codes exist is crypto.routing.check_channels' to say."""
     return split_codes(join_codes(codes))
 
 
@@ -148,15 +138,23 @@ def unstaffed_warning(channel_id: str) -> str:
             f"(tipbox reviewers add --channel {channel_id} ...)")
 
 
-def _check_one_catch_all(db: Session, channel_id: str, scope: Scope) -> None:
-    if not scope.catch_all:
-        return
-    for other in all_channels(db):
-        if other.id != channel_id and scope_of(other).catch_all:
-            raise ChannelError(
-                f"{other.id} is already the catch-all (empty scope, not coordinating): "
-                "give this channel a region or category, or make it --coordinating"
-            )
+def _as_routed(channel_id: str, scope: Scope) -> routing.Channel:
+    return routing.Channel(channel_id, routing.Scope(frozenset(scope.regions), frozenset(scope.categories)),
+                           scope.coordinating)
+
+
+def _check_set(db: Session, channel_id: str, scope: Scope) -> None:
+    """The channel set as it would be after this change, checked by the rules routing relies on.
+
+    One set of rules (crypto/routing.py): every code exists, at most one
+    catch-all; so the configuration an operator saves is one routing accepts.
+    """
+    others = [_as_routed(c.id, scope_of(c)) for c in all_channels(db) if c.id != channel_id]
+    try:
+        routing.check_channels([*others, _as_routed(channel_id, scope)])
+    except RoutingError as exc:
+        hint = "; give this channel a region or category, or make it --coordinating" if scope.catch_all else ""
+        raise ChannelError(f"{exc}{hint}") from None
 
 
 def add(db: Session, channel_id: str, name_id: str, name_en: str, scope: Scope) -> Channel:
@@ -164,8 +162,8 @@ def add(db: Session, channel_id: str, name_id: str, name_en: str, scope: Scope) 
     if db.get(Channel, channel_id) is not None:
         raise ChannelError(f"channel {channel_id!r} already exists")
     name_id, name_en = check_name(name_id, "Bahasa Indonesia"), check_name(name_en, "English")
-    scope = Scope(check_regions(scope.regions), check_categories(scope.categories), scope.coordinating)
-    _check_one_catch_all(db, channel_id, scope)
+    scope = Scope(canonical(scope.regions), canonical(scope.categories), scope.coordinating)
+    _check_set(db, channel_id, scope)
     channel = Channel(
         id=channel_id,
         name_id=name_id,
@@ -195,11 +193,11 @@ def update(db: Session, key: nacl.signing.SigningKey, channel_id: str, changes: 
     channel = get(db, channel_id)
     old = scope_of(channel)
     scope = Scope(
-        check_regions(changes.regions) if changes.regions is not None else old.regions,
-        check_categories(changes.categories) if changes.categories is not None else old.categories,
+        canonical(changes.regions) if changes.regions is not None else old.regions,
+        canonical(changes.categories) if changes.categories is not None else old.categories,
         changes.coordinating if changes.coordinating is not None else old.coordinating,
     )
-    _check_one_catch_all(db, channel_id, scope)
+    _check_set(db, channel_id, scope)
     if changes.name_id is not None:
         channel.name_id = check_name(changes.name_id, "Bahasa Indonesia")
     if changes.name_en is not None:
