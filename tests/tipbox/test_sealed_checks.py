@@ -290,3 +290,63 @@ def test_a_followups_audit_event_counts_its_attachments(app: Flask, client: Flas
     with app.app_context():
         [event] = db.session().scalars(select(AuditEvent).where(AuditEvent.event == "tip.followup")).all()
         assert json.loads(event.data)["attachments"] == 2
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_finalize_racing_another_waits_for_it_and_then_refuses(app: Flask, client: FlaskClient, db_url: str) -> None:
+    """finalize locks the upload's row (SELECT ... FOR UPDATE) before it checks it.
+
+    Session A stands for a finalize in flight: it has marked the tip ready but
+    not committed. A second finalize (B, same token, a different payload) must
+    wait for A and then see the tip finalized (409), not read the old state,
+    pass every check and overwrite A's tip when A commits. Only PostgreSQL
+    runs writers concurrently (SQLite has one writer), so this runs there;
+    mutmut, which runs SQLite only, cannot see it (docs/testing.md).
+    """
+    import threading
+
+    from sqlalchemy import text, update
+    from sqlalchemy.orm import sessionmaker
+
+    from crypto import payload, receipt_keys
+    from tipbox.intake import context
+    from tipbox.intake.service import IntakeError, SourceKeys, finalize
+    from tipbox.models import Tip
+    from tipbox.receipts import new_receipt
+
+    browser = BrowserLike(client)
+    opened = browser.open().get_json()
+    tip_id, token = opened["tip_id"], opened["token"]
+    sealed = payload.seal_tip(payload.build({"description": "kedua"}, lang="id", sealed_by="browser"), browser.recipients)
+    engine = app.extensions["tipbox.engine"]
+    make_session = sessionmaker(engine)
+    with app.app_context():
+        limits, secret = context.limits(), context.secret()
+    outcome: list[object] = []
+
+    def second_finalize() -> None:
+        with make_session() as db:
+            try:
+                outcome.append(finalize(db, limits, secret, tip_id, token, sealed, [], browser.fingerprint,
+                                        SourceKeys.derived(receipt_keys.derive(new_receipt()))))
+                db.commit()
+            except IntakeError as exc:
+                outcome.append(exc.code)
+
+    with make_session() as first:
+        first.execute(update(Tip).where(Tip.id == tip_id).values(state="ready"))  # A's finalize, not yet committed
+        racer = threading.Thread(target=second_finalize)
+        racer.start()
+        # Wait (an event, not a sleep) until B is blocked on A's row lock. Autocommit: inside one
+        # transaction PostgreSQL would keep answering from its first snapshot of pg_stat_activity.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            for _ in range(2000):
+                if watch.execute(waiting).scalar():
+                    break
+                racer.join(0.005)
+            else:
+                raise AssertionError("the second finalize never waited for the first")
+        first.commit()
+    racer.join(30)
+    assert outcome == ["already_finalized"]
