@@ -293,15 +293,19 @@ def test_a_followups_audit_event_counts_its_attachments(app: Flask, client: Flas
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
-def test_a_finalize_racing_another_waits_for_it_and_then_refuses(app: Flask, client: FlaskClient, db_url: str) -> None:
-    """finalize locks the upload's row (SELECT ... FOR UPDATE) before it checks it.
+@pytest.mark.parametrize("kind", ["tip", "followup"])
+def test_a_finalize_racing_another_waits_for_it_and_then_refuses(
+    app: Flask, client: FlaskClient, db_url: str, kind: str
+) -> None:
+    """finalize and finalize_followup lock the upload's row (SELECT ... FOR UPDATE) before they check it.
 
-    Session A stands for a finalize in flight: it has marked the tip ready but
-    not committed. A second finalize (B, same token, a different payload) must
-    wait for A and then see the tip finalized (409), not read the old state,
-    pass every check and overwrite A's tip when A commits. Only PostgreSQL
-    runs writers concurrently (SQLite has one writer), so this runs there;
-    mutmut, which runs SQLite only, cannot see it (docs/testing.md).
+    Session A stands for a finalize in flight: it has marked the upload ready
+    but not committed. A second finalize (B, same token, other bytes) must
+    wait for A and then see it finalized (409), not read the old state, pass
+    every check and overwrite A's upload when A commits (what happens without
+    the lock). Only PostgreSQL runs writers concurrently (SQLite has one
+    writer), so this runs there; mutmut, which runs SQLite only, cannot see it
+    (docs/testing.md).
     """
     import threading
 
@@ -310,14 +314,12 @@ def test_a_finalize_racing_another_waits_for_it_and_then_refuses(app: Flask, cli
 
     from crypto import payload, receipt_keys
     from tipbox.intake import context
-    from tipbox.intake.service import IntakeError, SourceKeys, finalize
-    from tipbox.models import Tip
+    from tipbox.intake.service import IntakeError, SourceKeys, finalize, finalize_followup
+    from tipbox.models import Message, Tip
     from tipbox.receipts import new_receipt
 
     browser = BrowserLike(client)
-    opened = browser.open().get_json()
-    tip_id, token = opened["tip_id"], opened["token"]
-    sealed = payload.seal_tip(payload.build({"description": "kedua"}, lang="id", sealed_by="browser"), browser.recipients)
+    base, upload_id, token = _open(browser, kind)
     engine = app.extensions["tipbox.engine"]
     make_session = sessionmaker(engine)
     with app.app_context():
@@ -327,14 +329,23 @@ def test_a_finalize_racing_another_waits_for_it_and_then_refuses(app: Flask, cli
     def second_finalize() -> None:
         with make_session() as db:
             try:
-                outcome.append(finalize(db, limits, secret, tip_id, token, sealed, [], browser.fingerprint,
-                                        SourceKeys.derived(receipt_keys.derive(new_receipt()))))
+                if kind == "tip":
+                    sealed = payload.seal_tip(payload.build({"description": "kedua"}, lang="id", sealed_by="browser"),
+                                              browser.recipients)
+                    outcome.append(finalize(db, limits, secret, upload_id, token, sealed, [], browser.fingerprint,
+                                            SourceKeys.derived(receipt_keys.derive(new_receipt()))))
+                else:
+                    document = messages.build("followup", "kedua", lang="id", sealed_by="browser", attachments=[])
+                    outcome.append(finalize_followup(db, limits, upload_id, token,
+                                                     messages.seal_message(document, browser.recipients), [],
+                                                     browser.fingerprint))
                 db.commit()
             except IntakeError as exc:
                 outcome.append(exc.code)
 
+    row = Tip if kind == "tip" else Message
     with make_session() as first:
-        first.execute(update(Tip).where(Tip.id == tip_id).values(state="ready"))  # A's finalize, not yet committed
+        first.execute(update(row).where(row.id == upload_id).values(state="ready"))  # A's finalize, not committed
         racer = threading.Thread(target=second_finalize)
         racer.start()
         # Wait (an event, not a sleep) until B is blocked on A's row lock. Autocommit: inside one
