@@ -80,13 +80,19 @@ def followup_in_next_export(server: LiveServer, tmp_path: Path, tip_id: str,
     # Sealed to the reviewers only: the source's own identity cannot reopen it.
     with pytest.raises(TipboxCryptoError):
         messages.open_message(verified.open_member(entry["path"]), [receipt_keys.derive(receipt).identity])
+    return entry, document, open_files(server, verified, document["attachments"], entry["attachments"])
+
+
+def open_files(server: LiveServer, verified, listed, sealed_entries) -> dict[str, bytes]:
+    """File name -> content: each sealed attachment opened with the reviewer key and checked against
+    the size and SHA-256 its (sealed) document lists."""
     files = {}
-    for meta, sealed in zip(document["attachments"], entry["attachments"], strict=True):
+    for meta, sealed in zip(listed, sealed_entries, strict=True):
         out = io.BytesIO()
         open_attachment(io.BytesIO(verified.open_member(sealed["path"])), out, [server.reviewer.secret],
                         ContentDigest(meta["size"], meta["sha256"]))
         files[meta["name"]] = out.getvalue()
-    return entry, document, files
+    return files
 
 
 def fill_form(page, canary: str) -> None:
@@ -117,12 +123,7 @@ def export_and_open(server: LiveServer, tmp_path: Path, tip_count: int | None) -
     results = []
     for tip in verified.body["tips"]:
         document = payload.open_tip(verified.open_member(tip["payload"]["path"]), [server.reviewer.secret])
-        files = {}
-        for entry, sealed in zip(document["attachments"], tip["attachments"], strict=True):
-            out_file = io.BytesIO()
-            open_attachment(io.BytesIO(verified.open_member(sealed["path"])), out_file, [server.reviewer.secret],
-                            ContentDigest(entry["size"], entry["sha256"]))
-            files[entry["name"]] = out_file.getvalue()
+        files = open_files(server, verified, document["attachments"], tip["attachments"])
         results.append({"tip": tip, "document": document, "files": files})
     return results
 

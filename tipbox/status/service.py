@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crypto import messages
 from crypto.errors import TipboxCryptoError
-from crypto.vocabulary import AgencyKind, Status, codes, worded
+from crypto.vocabulary import AgencyKind, Status, worded
 
 from ..models import TIP_READY, Message, Tip
 from ..receipts import LOOKUP_PATTERN, lookup_hash
@@ -99,7 +99,7 @@ def status_of(tip: Tip, identity: str | None = None) -> StatusView:
     """The source's view of ``tip``; with ``identity`` (JS off) the replies are opened here, in memory."""
     public = PUBLIC_STATUS.get(tip.review_status, "in_review")
     disclosed = tip.disclosed_agency if public in ("referred", "closed") else None
-    if disclosed is not None and disclosed not in codes(AgencyKind):
+    if disclosed is not None and disclosed not in AGENCY_TEXT:
         disclosed = AgencyKind.OTHER.value  # a kind from a newer CLI that this server has no words for
     ready = [m for m in tip.messages if m.state == TIP_READY and m.received_at is not None]
     replies = [m for m in ready if m.kind == messages.REPLY]
