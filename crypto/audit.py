@@ -43,6 +43,9 @@ EVENTS = frozenset(
         "policy.changed",
         "reviewer.added",
         "reviewer.removed",
+        "channel.added",
+        "channel.updated",
+        "channel.removed",
         "dispositions.imported",
         "uploads.abandoned",
     }
@@ -155,6 +158,8 @@ class Violation:
 class TipLife:
     tip: str
     received: datetime
+    # The channels holding the tip, lead first; ("default",) for entries from before channels (FORMAT.md §14).
+    channels: tuple[str, ...] = ("default",)
     exported: datetime | None = None
     closed: datetime | None = None
     hold_until: datetime | None = None
@@ -183,6 +188,24 @@ class Report:
             result[life.state] = result.get(life.state, 0) + 1
         return result
 
+    def counts_by_channel(self) -> dict[str, dict[str, int]]:
+        """Per channel holding a tip (lead or reader), how many of its tips are in each state."""
+        result: dict[str, dict[str, int]] = {}
+        for life in self.tips.values():
+            for channel in life.channels:
+                states = result.setdefault(channel, {})
+                states[life.state] = states.get(life.state, 0) + 1
+        return dict(sorted(result.items()))
+
+    def violations_by_channel(self) -> dict[str, int]:
+        """How many tip violations touch each channel's tips (a channel with none is listed with 0)."""
+        result = {channel: 0 for channel in self.counts_by_channel()}
+        for violation in self.violations:
+            life = self.tips.get(violation.tip or "")
+            for channel in life.channels if life is not None else ():
+                result[channel] += 1
+        return result
+
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -191,6 +214,10 @@ class Report:
             "checkpoints": self.checkpoints,
             "at": self.at.strftime(ISO) if self.at else None,
             "tips": self.counts(),
+            "channels": {
+                channel: {"tips": states, "violations": self.violations_by_channel()[channel]}
+                for channel, states in self.counts_by_channel().items()
+            },
             "violations": [v.__dict__ for v in self.violations],
         }
 
@@ -239,7 +266,11 @@ class _Replayer:
         if event == "tip.received":
             if tip in tips:
                 self._violate("duplicate_tip", entry, "tip received twice", tip)
-            tips[tip] = TipLife(tip, when)
+            channels = data.get("channels", ["default"])
+            if not isinstance(channels, list) or not channels or not all(isinstance(c, str) for c in channels):
+                self._violate("malformed", entry, "tip.received names no channels", tip)
+                channels = ["default"]
+            tips[tip] = TipLife(tip, when, tuple(channels))
             return
         life = tips.get(tip)
         if life is None:

@@ -27,10 +27,11 @@ from typing import IO, BinaryIO
 
 import nacl.signing
 
-from . import strict_json
+from . import key_manifest, strict_json
 from .audit import Policy
-from .documents import JSONDocument, JSONObject
+from .documents import FrozenJSON, JSONDocument, JSONObject, frozen_members, thawed
 from .errors import BundleInvalid, MalformedDocument, MalformedJSON
+from .routing import CHANNEL_ID
 from .signing import CONTEXT_EXPORT_MANIFEST, canonical_json, sign_document, verify_document
 from .vocabulary import TIP_SEALERS, MessageKind, SealedBy, codes
 
@@ -121,6 +122,14 @@ class BundleTip:
     attachments: tuple[BundleAttachment, ...]
     source_recipient: str | None  # None: sent before replies existed (FORMAT.md §12)
     messages: tuple[BundleMessage, ...]
+    # The channels holding the tip, lead first (FORMAT.md §14); None in bundles from before channels.
+    channels: tuple[str, ...] | None = None
+    # Who a reply to it is sealed to, with the source: every reviewer of every holding channel.
+    reviewers: tuple[str, ...] | None = None
+
+    @property
+    def lead(self) -> str | None:
+        return self.channels[0] if self.channels else None
 
     def files(self) -> Iterator[BundleFileEntry]:
         yield self.payload
@@ -129,7 +138,7 @@ class BundleTip:
             yield from message.files()
 
     def as_document(self) -> JSONObject:
-        return {
+        document: JSONObject = {
             "id": self.id,
             "received": self.received,
             "sealed_by": self.sealed_by.value,
@@ -139,6 +148,11 @@ class BundleTip:
             "source_recipient": self.source_recipient,
             "messages": [m.as_document() for m in self.messages],
         }
+        if self.channels is not None:
+            document["channels"] = list(self.channels)
+        if self.reviewers is not None:
+            document["reviewers"] = list(self.reviewers)
+        return document
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +165,9 @@ class BundleManifest(JSONDocument):
     tips: tuple[BundleTip, ...]
     reviewers: tuple[str, ...] | None  # None: the bundle predates the reviewers list
     policy: Policy | None  # None: the bundle predates the policy; readers assume Policy()'s defaults
+    channel: str | None = None  # whose export this is (FORMAT.md §14); None: from before channels
+    # The signed channel directory (key_manifest.verify_directory checks it against the pinned key).
+    directory: Mapping[str, FrozenJSON] | None = None
 
     def files(self) -> Iterator[BundleFileEntry]:
         for tip in self.tips:
@@ -169,6 +186,10 @@ class BundleManifest(JSONDocument):
         if self.policy is not None:
             policy: JSONObject = self.policy.as_document()
             document["policy"] = policy
+        if self.channel is not None:
+            document["channel"] = self.channel
+        if self.directory is not None:
+            document["directory"] = thawed(self.directory)
         return document
 
 
@@ -269,7 +290,25 @@ def parse_tip(raw: object) -> BundleTip:
         _attachments(raw.get("attachments", []), tip_id, "tip"),
         source,
         tuple(_message(message, tip_id) for message in messages),
+        _channel_ids(raw.get("channels")),
+        _recipients(raw.get("reviewers"), "tip reviewers") if "reviewers" in raw else None,
     )
+
+
+def _channel_ids(raw: object) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and CHANNEL_ID.fullmatch(c) for c in raw):
+        raise MalformedDocument("tip channels must be a non-empty list of channel ids")
+    if len(set(raw)) != len(raw):
+        raise MalformedDocument("tip channels lists a channel twice")
+    return tuple(raw)
+
+
+def _recipients(raw: object, what: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(r, str) and r.startswith("age1") for r in raw):
+        raise MalformedDocument(f"{what} must be a list of age recipients")
+    return tuple(raw)
 
 
 def validate_body(body: object) -> BundleManifest:
@@ -282,16 +321,24 @@ def validate_body(body: object) -> BundleManifest:
     tips = tuple(parse_tip(tip) for tip in raw_tips)
     # the server's retention policy: the CLI checks holds against it
     policy = Policy.from_document(body["policy"]) if "policy" in body else None
-    reviewers = body.get("reviewers", [])
-    if not isinstance(reviewers, list) or not all(isinstance(r, str) and r.startswith("age1") for r in reviewers):
-        raise MalformedDocument("reviewers must be a list of age recipients")
+    reviewers = _recipients(body.get("reviewers", []), "reviewers")
+    channel = body.get("channel")
+    if channel is not None and not (isinstance(channel, str) and CHANNEL_ID.fullmatch(channel)):
+        raise MalformedDocument("export manifest channel must be a channel id")
+    directory = body.get("directory")
+    if directory is not None:
+        if not isinstance(directory, Mapping) or not isinstance(directory.get("body"), Mapping):
+            raise MalformedDocument("export manifest directory must be a signed channel directory")
+        key_manifest.validate_directory(directory["body"])
     manifest = BundleManifest(
         VERSION,
         _string(body, "created", "export manifest"),
         _optional_string(body, "since", "export manifest"),
         tips,
-        tuple(reviewers) if "reviewers" in body else None,
+        reviewers if "reviewers" in body else None,
         policy,
+        channel,
+        frozen_members(directory, frozenset()) if isinstance(directory, Mapping) else None,
     )
     seen: set[str] = set()
     for entry in manifest.files():

@@ -21,7 +21,14 @@ import nacl.signing
 
 from .envelope import parse_recipient
 from .errors import MalformedDocument
-from .signing import CONTEXT_KEY_MANIFEST, grouped_fingerprint, sign_document, unb64, verify_document
+from .signing import (
+    CONTEXT_CHANNEL_DIRECTORY,
+    CONTEXT_KEY_MANIFEST,
+    grouped_fingerprint,
+    sign_document,
+    unb64,
+    verify_document,
+)
 
 DOCUMENT_TYPE = "tipbox-key-manifest"
 VERSION = 1
@@ -127,3 +134,54 @@ def verify(document: Any, trusted_keys: Collection[str] | None = None) -> dict[s
 
 def recipients(body: Mapping[str, Any]) -> list[str]:
     return [entry["recipient"] for entry in body["reviewers"]]
+
+
+# --- the channel directory (FORMAT.md §7): every staffed channel's signed manifest, in one signed document
+
+DIRECTORY_TYPE = "tipbox-channel-directory"
+
+
+def build_directory(manifests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The directory body for signed key manifests (one per channel), ordered by channel id.
+
+    The manifests stay signed inside it, so one can be taken out and checked
+    alone (an export bundle carries them); the directory's own signature says
+    this is the *whole* set, so a reader can tell a channel left out.
+    """
+    ordered = sorted(manifests, key=lambda m: str(m["body"]["channel"]))
+    return validate_directory({"type": DIRECTORY_TYPE, "v": VERSION, "channels": [dict(m) for m in ordered]})
+
+
+def validate_directory(body: Mapping[str, Any], trusted_keys: Collection[str] | None = None) -> dict[str, Any]:
+    """Shape of a directory body; with ``trusted_keys``, every manifest's signature is checked too."""
+    if body.get("type") != DIRECTORY_TYPE or body.get("v") != VERSION:
+        raise MalformedDocument("not a tipbox channel directory v1")
+    channels = body.get("channels")
+    if not isinstance(channels, list):
+        raise MalformedDocument("channel directory has no channel list")
+    ids: list[str] = []
+    for document in channels:
+        if not isinstance(document, Mapping) or not isinstance(document.get("body"), Mapping):
+            raise MalformedDocument("channel directory entry is not a signed key manifest")
+        manifest = verify(document, trusted_keys) if trusted_keys is not None else validate_body(document["body"])
+        channel = manifest.get("channel")
+        if not isinstance(channel, str):
+            raise MalformedDocument("channel directory entry names no channel")
+        ids.append(channel)
+    if ids != sorted(set(ids)):
+        raise MalformedDocument("channel directory must list each channel once, by id")
+    return dict(body)
+
+
+def sign_directory(body: Mapping[str, Any], key: nacl.signing.SigningKey) -> dict[str, Any]:
+    return sign_document(validate_directory(body), CONTEXT_CHANNEL_DIRECTORY, key)
+
+
+def verify_directory(document: Any, trusted_keys: Collection[str]) -> dict[str, str | Any]:
+    """The verified directory body: its signature and every manifest's by one of ``trusted_keys``."""
+    return validate_directory(verify_document(document, CONTEXT_CHANNEL_DIRECTORY, trusted_keys), trusted_keys)
+
+
+def directory_manifests(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Channel id -> manifest body, from a validated directory body."""
+    return {str(m["body"]["channel"]): dict(m["body"]) for m in body["channels"]}

@@ -179,8 +179,11 @@ def route(channels: Iterable[Channel], province: str | None, regency: str | None
     Nothing at all: :class:`NoChannel`. Readers: the lead and every matching
     coordinating channel.
     """
-    checked = check_channels(channels)
-    tip = place(province, regency, category)
+    return _route(check_channels(channels), place(province, regency, category))
+
+
+def _route(checked: tuple[Channel, ...], tip: Place) -> Route:
+    """:func:`route` for a checked channel set and a normalised place."""
     matches = [(level, c) for c in checked if (level := specificity(c.scope, tip)) is not None]
     scoped = [(level, c) for level, c in matches if not c.scope.empty]
     lead: Channel | None = None
@@ -195,3 +198,29 @@ def route(channels: Iterable[Channel], province: str | None, regency: str | None
         raise NoChannel("no channel receives this tip and there is no catch-all channel")
     others = sorted((c for _, c in matches if c.coordinating and c.id != lead.id), key=lambda c: c.id)
     return Route(lead, (lead, *others))
+
+
+def outcomes(channels: Iterable[Channel]) -> frozenset[tuple[str, ...]]:
+    """Every readers tuple (ids, lead first) some answer routes to: what a server may accept from a browser.
+
+    The browser routes and tells the server only the outcome, never the
+    answers; the server then checks that outcome is one routing can give
+    (:func:`route` over every province, kabupaten/kota and category, each
+    also "not said"), so a tampered page cannot leave out a coordinating
+    channel or pick a lead the answers could not have chosen. Pure, so the
+    result can be cached per channel set.
+    """
+    checked = check_channels(channels)
+    known = region_data.load()
+    places = [Place(None, None, None)]
+    places += [Place(p.code, None, None) for p in known.provinces]
+    places += [Place(r.province_code, r.code, None) for r in known.regencies]
+    found: set[tuple[str, ...]] = set()
+    for where in places:
+        for category in (None, *sorted(CATEGORIES)):
+            try:
+                readers = _route(checked, Place(where.province, where.regency, category)).readers
+            except NoChannel:
+                continue
+            found.add(tuple(c.id for c in readers))
+    return frozenset(found)

@@ -28,6 +28,7 @@ CONTEXT_KEY_MANIFEST = "tipbox/key-manifest/v1"
 CONTEXT_EXPORT_MANIFEST = "tipbox/export-manifest/v1"
 CONTEXT_DISPOSITIONS = "tipbox/dispositions/v1"
 CONTEXT_AUDIT_CHECKPOINT = "tipbox/audit-checkpoint/v1"
+CONTEXT_CHANNEL_DIRECTORY = "tipbox/channel-directory/v1"
 
 
 def _reject_floats(value: Any) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from crypto import routing
 from crypto.errors import RoutingError
 
+from .audit.log import record
 from .keys import DEFAULT_CHANNEL, active_reviewers, current_manifest, reissue_if_staffed
 from .models import Channel, KeyManifest, Reviewer, Tip
 
@@ -174,7 +175,15 @@ def add(db: Session, channel_id: str, name_id: str, name_en: str, scope: Scope) 
     )
     db.add(channel)
     db.flush()
+    _log_change(db, "channel.added", channel)
     return channel
+
+
+def _log_change(db: Session, event: str, channel: Channel) -> None:
+    """Channel changes are audited: ids and public scope codes only (what the signed manifest publishes)."""
+    scope = scope_of(channel)
+    record(db, event, None, {"channel": channel.id, "regions": list(scope.regions),
+                             "categories": list(scope.categories), "coordinating": scope.coordinating})
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,7 @@ def update(db: Session, key: nacl.signing.SigningKey, channel_id: str, changes: 
     channel.scope_categories = join_codes(scope.categories)
     channel.coordinating = scope.coordinating
     db.flush()
+    _log_change(db, "channel.updated", channel)
     return reissue_if_staffed(db, key, channel_id)
 
 
@@ -222,5 +232,7 @@ def remove(db: Session, channel_id: str) -> None:
         raise ChannelError(f"{channel_id} holds {tips} tip(s): it cannot be removed while it has tips")
     if reviewers or current_manifest(db, channel_id) is not None:
         raise ChannelError(f"{channel_id} has issued key manifests: it is kept for the record")
-    db.delete(get(db, channel_id))
+    channel = get(db, channel_id)
+    _log_change(db, "channel.removed", channel)
+    db.delete(channel)
     db.flush()

@@ -9,12 +9,14 @@ is in docs/review.md). The server accepts it only if
 * its random ``id`` was never imported before (replays fail);
 * its body is exactly a v1 or v2 dispositions body (crypto/dispositions.py;
   unknown members are refused);
-* every entry and reply names a ready tip of that reviewer's channel (or one the
-  audit log says was purged: that entry is skipped), and every hold ends after
-  now and within the retention policy's ``max_hold_days``;
+* every entry and reply names a ready tip that reviewer's channel *leads* (or
+  one the audit log says was purged: that entry is skipped; a tip the channel
+  only reads along as a coordinator is refused, FORMAT.md §14), and every hold
+  ends after now and within the retention policy's ``max_hold_days``;
 * every reply is a new id (or one already published with exactly the same
   bytes, which is skipped), for a tip with a source key, sealed to exactly one
-  more X25519 recipient than the current key manifest has reviewers (the source).
+  more X25519 recipient (the source) than the channels holding the tip have
+  reviewers now.
 
 Then everything is applied in the caller's transaction, all or nothing. An
 entry is skipped, not applied, when the tip's status was last set by a file the
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,9 +43,9 @@ from crypto.errors import MalformedDispositions, MalformedJSON, TipboxCryptoErro
 from crypto.identity import recipient_fingerprint
 from crypto.signing import CONTEXT_DISPOSITIONS, verify_document
 
+from . import readers
 from .intake.service import receive_message
-from .keys import current_manifest
-from .models import TIP_READY, TIP_UPLOADING, DispositionImport, KeyManifest, Message, Reviewer, Tip
+from .models import TIP_READY, TIP_UPLOADING, DispositionImport, Message, Reviewer, Tip, TipChannel
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -102,14 +104,19 @@ def import_dispositions(
         document = strict_json.loads(data)
     except MalformedJSON:
         raise DispositionError("not a dispositions file (not JSON)") from None
-    reviewers = {
-        r.signing_key: r
-        for r in db.scalars(select(Reviewer).where(Reviewer.removed_at.is_(None), Reviewer.signing_key.is_not(None)))
-        if r.signing_key
-    }
+    memberships: dict[str, list[Reviewer]] = {}
+    for row in db.scalars(
+        select(Reviewer)
+        .where(Reviewer.removed_at.is_(None), Reviewer.signing_key.is_not(None))
+        .order_by(Reviewer.channel_id)
+    ):
+        if row.signing_key:
+            memberships.setdefault(row.signing_key, []).append(row)
     # BadSignature / MalformedDocument (crypto.errors) propagate: the caller reports them.
-    body = verify_document(document, CONTEXT_DISPOSITIONS, list(reviewers))
-    reviewer = reviewers[document["signature"]["key"]]
+    body = verify_document(document, CONTEXT_DISPOSITIONS, list(memberships))
+    # One person may review for several channels with one key: the file speaks for all of them.
+    rows = memberships[document["signature"]["key"]]
+    reviewer, channels = rows[0], {r.channel_id for r in rows}
     if isinstance(body.get("id"), str) and db.get(DispositionImport, body["id"]) is not None:
         raise DispositionError("this dispositions file was already imported (replay refused)")
     try:
@@ -123,7 +130,11 @@ def import_dispositions(
         {
             t.id: t
             for t in db.scalars(
-                select(Tip).where(Tip.id.in_(ids), Tip.channel_id == reviewer.channel_id, Tip.state == TIP_READY)
+                select(Tip).where(
+                    Tip.id.in_(ids),
+                    Tip.id.in_(select(TipChannel.tip_id).where(TipChannel.channel_id.in_(channels))),
+                    Tip.state == TIP_READY,
+                )
             )
         }
         if ids
@@ -136,6 +147,7 @@ def import_dispositions(
         raise DispositionError(
             f"{len(unknown)} entries name tips this server does not hold (e.g. {unknown[0][:8]}); nothing was applied"
         )
+    _check_lead(tips.values(), channels)
     previous_ids = {t.disposition_id for t in tips.values() if t.disposition_id}
     previous = (
         {d.id: d.created for d in db.scalars(select(DispositionImport).where(DispositionImport.id.in_(previous_ids)))}
@@ -143,8 +155,8 @@ def import_dispositions(
         else {}
     )
 
-    manifest = current_manifest(db, reviewer.channel_id) if parsed.replies else None
-    published_before = _check_replies(db, parsed, tips, purged, manifest)
+    keys = {t.id: readers.tip_keys(db, t) for t in tips.values()} if parsed.replies else {}
+    published_before = _check_replies(db, parsed, tips, purged, keys)
     record = DispositionImport(
         id=body["id"],
         reviewer_id=reviewer.id,
@@ -198,7 +210,7 @@ def import_dispositions(
             result.replies_unchanged += 1
             continue
         tip = tips[reply.tip_id]
-        publish_reply(db, tip, reply, record.id, manifest.fingerprint if manifest else tip.key_fingerprint)
+        publish_reply(db, tip, reply, record.id, keys[tip.id].fingerprint)
         result.replies += 1
     record.applied_count = result.applied
     emit(
@@ -208,6 +220,7 @@ def import_dispositions(
         {
             "id": body["id"],
             "reviewer": recipient_fingerprint(reviewer.recipient),
+            "channels": sorted(channels),
             "entries": len(entries),
             "applied": result.applied,
             "replies": result.replies,
@@ -217,8 +230,23 @@ def import_dispositions(
     return result
 
 
+def _check_lead(tips: Iterable[Tip], channels: set[str]) -> None:
+    """Refuse the file if it changes a tip its reviewer's channel only reads along (FORMAT.md §14).
+
+    Status, holds, closure, disclosure and replies belong to the lead channel:
+    one team answers to the source and decides what the server keeps, and a
+    coordinating channel works through that team (or, later, takes the lead).
+    """
+    for tip in tips:
+        if tip.channel_id not in channels:
+            raise DispositionError(
+                f"tip {tip.id[:8]} is led by channel {tip.channel_id}: only its reviewers set status, holds, "
+                "closure or replies (your channel reads along); nothing was applied"
+            )
+
+
 def _check_replies(
-    db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], manifest: KeyManifest | None
+    db: Session, parsed: Body, tips: Mapping[str, Tip], purged: set[str], keys: Mapping[str, readers.ReaderKeys]
 ) -> set[str]:
     """Refuse the whole file unless every reply is a tipbox-sealed age file the source can open.
 
@@ -228,7 +256,6 @@ def _check_replies(
     """
     if not parsed.replies:
         return set()
-    reviewers = manifest.recipient_count if manifest is not None else 0
     known = {
         m.id: m for m in db.scalars(select(Message).where(Message.id.in_([r.id for r in parsed.replies])))
     }
@@ -245,6 +272,7 @@ def _check_replies(
         tip = tips[reply.tip_id]
         if tip.source_recipient is None:
             raise DispositionError(f"tip {tip.id[:8]} has no source key, so its source cannot read a reply")
+        reviewers = keys[tip.id].count
         try:
             parsed_header = header.parse_header(io.BytesIO(reply.sealed))
             header.check_x25519_recipients(parsed_header, reviewers + 1)
@@ -260,7 +288,7 @@ def _check_replies(
 def publish_reply(db: Session, tip: Tip, reply: Reply, disposition_id: str, fingerprint: str) -> None:
     """A checked reply becomes part of the tip's thread, visible on the source's status page.
 
-    ``fingerprint`` is the key manifest the reply was checked against (sealed to its reviewers).
+    ``fingerprint`` is that of the reviewers the reply was checked against (every channel holding the tip).
     """
     message = Message(
         id=reply.id,

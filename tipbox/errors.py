@@ -40,6 +40,9 @@ MESSAGES = {
     "keys_changed": _l(
         "The reviewers' keys changed while you were writing. Please reload the page and send again; copy your text first."
     ),
+    "channels_changed": _l(
+        "The teams that receive reports changed while you were writing. Please reload the page and send again; copy your text first."
+    ),
     "no_reviewers": _l("The tip line is not accepting reports right now: no reviewer keys are set up."),
     "unsupported_media": _l("This kind of request is not accepted here."),
     "receipt_conflict": _l("This receipt code is already in use. Please send the report again."),

@@ -5,8 +5,10 @@ files, their sizes and SHA-256, the hour each arrived, how it was sealed, the
 source's public recipient and the reviewers' recipients. Ciphertext is
 streamed from the chunk rows into the archive, so memory stays flat.
 
-A tip is "new" (``--new-only``) if it was never exported *or* has a follow-up
-or reply that was not; ``--since`` likewise matches a tip or any message that
+A bundle is one channel's (``--channel``; optional while there is only one):
+the tips that channel holds, as lead or as a coordinating reader, and no
+other. A tip is "new" to it (``--new-only``) if that channel never exported
+it *or* has not exported one of its follow-ups or replies; ``--since`` likewise matches a tip or any message that
 arrived since. Either way the whole thread of a matching tip is written, so a
 reviewer's workspace always sees it complete.
 """
@@ -27,10 +29,9 @@ from crypto import audit, bundle, streams
 from crypto.bundle import BundleFile, BundleFileEntry
 from crypto.documents import JSONObject, JSONValue
 
-from . import clock, storage
+from . import clock, readers, storage
 from .audit import log as audit_log
-from .keys import DEFAULT_CHANNEL, current_manifest, manifest_recipients
-from .models import TIP_READY, Attachment, Message, Tip
+from .models import TIP_READY, Attachment, Message, Tip, TipChannel
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -39,6 +40,30 @@ ISO = "%Y-%m-%dT%H:%M:%SZ"
 class ExportResult:
     tip_ids: list[str]
     attachment_count: int
+    channel: str
+
+
+class ExportError(ValueError):
+    """The export cannot say which channel it is for; the message is one line, safe to print."""
+
+
+def export_channel(db: Session, channel_id: str | None) -> str:
+    """The channel an export is for: the one named, or the only one there is.
+
+    A server with several channels never guesses: one channel's export must
+    not carry another's tips, and reviewers open only their own channel's.
+    """
+    channels = readers.published(db)
+    if channel_id is None:
+        if len(channels) == 1:
+            return next(iter(channels))
+        if not channels:
+            raise ExportError("no channel has reviewers yet: nothing can have been received")
+        raise ExportError(f"this server has {len(channels)} channels: choose one with --channel "
+                          f"({', '.join(channels)})")
+    if channel_id not in channels:
+        raise ExportError(f"no channel {channel_id!r} with reviewers (tipbox channels list)")
+    return channel_id
 
 
 def export_bundle(
@@ -48,17 +73,30 @@ def export_bundle(
     policy: audit.Policy,
     since: datetime | None = None,
     only_new: bool = False,
+    channel_id: str | None = None,
 ) -> ExportResult:
-    query = select(Tip).where(Tip.state == TIP_READY).options(selectinload(Tip.attachments), selectinload(Tip.messages))
+    """Write one channel's bundle: the tips it holds (as lead or reader), its manifest, the channel directory."""
+    channel = export_channel(db, channel_id)
+    held = select(TipChannel.tip_id).where(TipChannel.channel_id == channel)
+    query = (
+        select(Tip)
+        .where(Tip.state == TIP_READY, Tip.id.in_(held))
+        .options(selectinload(Tip.attachments), selectinload(Tip.messages), selectinload(Tip.holders))
+    )
     ready_messages = select(Message.tip_id).where(Message.state == TIP_READY)
     if since is not None:
         query = query.where(
             or_(Tip.received_at >= since, Tip.id.in_(ready_messages.where(Message.received_at >= since)))
         )
     if only_new:
-        query = query.where(
-            or_(Tip.exported_at.is_(None), Tip.id.in_(ready_messages.where(Message.exported_at.is_(None))))
+        # New to *this* channel: never exported by it, or a message it has not exported (seq past its mark).
+        unseen = (
+            select(TipChannel.tip_id)
+            .join(Message, Message.tip_id == TipChannel.tip_id)
+            .where(TipChannel.channel_id == channel, Message.state == TIP_READY, Message.seq > TipChannel.exported_seq)
         )
+        never = select(TipChannel.tip_id).where(TipChannel.channel_id == channel, TipChannel.exported_at.is_(None))
+        query = query.where(or_(Tip.id.in_(never), Tip.id.in_(unseen)))
     tips = list(db.scalars(query.order_by(Tip.received_at, Tip.id)))
     entries: list[JSONValue] = []
     files: list[BundleFile] = []
@@ -78,27 +116,38 @@ def export_bundle(
                 "attachments": _attachments(db, tip, None, files),
                 "source_recipient": tip.source_recipient,
                 "messages": [_message(db, tip, m, files) for m in thread],
+                "channels": list(tip.channel_ids),
+                # A reply is sealed to the source and exactly these: every reviewer of every channel holding it.
+                "reviewers": list(readers.tip_keys(db, tip).recipients),
             }
         )
+    directory = readers.directory(db)
     body: JSONObject = {
         "type": bundle.DOCUMENT_TYPE,
         "v": bundle.VERSION,
         "created": clock.utcnow().strftime(ISO),
         "since": since.strftime(ISO) if since else None,
         "tips": entries,
-        "reviewers": list(_reviewers(db)),
+        "reviewers": list[JSONValue](readers.published(db)[channel].recipients),
         "policy": policy.as_document(),
+        "channel": channel,
     }
+    if directory is not None:
+        body["directory"] = directory
     bundle.write_bundle(out, body, files, key)
     now = clock.utcnow().replace(microsecond=0)
     for tip in tips:
-        if tip.exported_at is None:
-            tip.exported_at = now
-            audit_log.record(db, "tip.exported", tip.id, when=now)
+        mark = next(h for h in tip.holders if h.channel_id == channel)
+        if mark.exported_at is None:
+            mark.exported_at = now
+            audit_log.record(db, "tip.exported", tip.id, {"channel": channel}, when=now)
+        mark.exported_seq = max((m.seq for m in tip.messages if m.state == TIP_READY), default=0)
+        # The tip-wide marks (retention's "exported") are the first export by any channel.
+        tip.exported_at = tip.exported_at or now
         for message in tip.messages:
             if message.state == TIP_READY and message.exported_at is None:
                 message.exported_at = now
-    return ExportResult([t.id for t in tips], sum(len(t.attachments) for t in tips))
+    return ExportResult([t.id for t in tips], sum(len(t.attachments) for t in tips), channel)
 
 
 def _in_memory(data: bytes) -> Callable[[], IO[bytes]]:
@@ -142,9 +191,3 @@ def _message(db: Session, tip: Tip, message: Message, files: list[BundleFile]) -
     }
 
 
-def _reviewers(db: Session) -> list[str]:
-    """The current key manifest's recipients: a reply is sealed to exactly these and the source."""
-    manifest = current_manifest(db, DEFAULT_CHANNEL)
-    if manifest is None:
-        return []
-    return manifest_recipients(manifest)

@@ -21,7 +21,7 @@ from crypto import key_manifest
 from crypto.envelope import parse_recipient
 from crypto.identity import recipient_fingerprint
 
-from . import clock
+from . import clock, readers
 from .audit.log import record
 from .models import Channel, KeyManifest, Reviewer
 
@@ -104,6 +104,7 @@ def issue_manifest(db: Session, key: nacl.signing.SigningKey, channel_id: str = 
     )
     db.add(record)
     db.flush()
+    readers.publish_directory(db, key)
     return record
 
 

@@ -92,6 +92,21 @@ class KeyManifest(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class ChannelDirectory(Base):
+    """Every signed channel directory issued (FORMAT.md §7); the newest is what the page routes over.
+
+    Signed by the admin CLI whenever a key manifest is issued, in the same
+    transaction, so the web process serves it without holding the server's
+    signing key.
+    """
+
+    __tablename__ = "channel_directories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    document: Mapped[str] = mapped_column(Text)
+
+
 class Tip(Base):
     __tablename__ = "tips"
 
@@ -133,6 +148,34 @@ class Tip(Base):
     messages: Mapped[list[Message]] = relationship(
         back_populates="tip", cascade="all, delete-orphan", order_by="Message.seq"
     )
+    # Every channel the tip is sealed to: the lead (position 0, = channel_id) and the readers along.
+    holders: Mapped[list[TipChannel]] = relationship(
+        back_populates="tip", cascade="all, delete-orphan", order_by="TipChannel.position"
+    )
+
+    @property
+    def channel_ids(self) -> list[str]:
+        """The channels holding the tip, lead first (FORMAT.md §14 "readers")."""
+        return [h.channel_id for h in self.holders] or [self.channel_id]
+
+
+class TipChannel(Base):
+    """A channel holding a tip, and how far that channel's exports have carried it.
+
+    Each channel exports on its own: ``exported_at`` is this channel's first
+    export of the tip and ``exported_seq`` the highest message number it has
+    exported, so one channel's export never hides news from another.
+    """
+
+    __tablename__ = "tip_channels"
+
+    tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 0: the lead; then the readers in routing order
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime)
+    exported_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    tip: Mapped[Tip] = relationship(back_populates="holders")
 
 
 class Attachment(Base):

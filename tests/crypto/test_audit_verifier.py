@@ -111,6 +111,8 @@ def test_report_of_a_log_with_every_kind_of_violation() -> None:
         "checkpoints": 1,
         "at": "2026-01-04T00:00:00Z",
         "tips": {"purged": 1, "held": 1, "overdue": 1},
+        # Entries from before channels name none: their tips are the single channel's, "default".
+        "channels": {"default": {"tips": {"purged": 1, "held": 1, "overdue": 1}, "violations": 4}},
         "violations": [
             {"kind": "duplicate_tip", "seq": 2, "message": "tip received twice", "tip": A},
             {"kind": "unknown_tip", "seq": 3, "message": "tip.exported for a tip never received", "tip": C},
@@ -530,4 +532,37 @@ def test_a_log_of_a_version_this_verifier_does_not_know_is_refused(version: obje
     report = audit.verify([json.dumps(header)], None)
     assert [(v.kind, v.message) for v in report.violations] == [
         ("malformed", f"audit log version {version!r} is not supported (this verifier knows {audit.VERSION})")
+    ]
+
+
+def test_the_report_counts_each_channel_holding_a_tip() -> None:
+    """tip.received names the channels holding a tip (lead first): each is reported with its tips' states.
+
+    Blitar's tip is held by Blitar, East Java and the national desk; the tip
+    without a region by the catch-all and the national desk. Only the second
+    is overdue (never exported, 10 days + 24 h grace passed), so the national
+    desk and the catch-all each have one violation and Blitar none.
+    """
+    log = Log()
+    log.event(START, "policy.changed", policy=POLICY.as_document())
+    log.event(START, "tip.received", A, channels=["blitar-kota", "jatim-uptd-ppa", "nasional"])
+    log.event(START, "tip.exported", A, channel="blitar-kota")
+    log.event(START, "tip.received", B, channels=["umum", "nasional"])
+    log.checkpoint(START + 12 * DAY)
+    report = log.verify(trusted_keys=[PUB])
+    assert report.as_json()["channels"] == {
+        "blitar-kota": {"tips": {"kept": 1}, "violations": 0},
+        "jatim-uptd-ppa": {"tips": {"kept": 1}, "violations": 0},
+        "nasional": {"tips": {"kept": 1, "overdue": 1}, "violations": 1},
+        "umum": {"tips": {"overdue": 1}, "violations": 1},
+    }
+
+
+@pytest.mark.parametrize("channels", [[], "umum", [1], None])
+def test_a_received_entry_with_malformed_channels_is_a_violation(channels: object) -> None:
+    log = Log()
+    log.event(START, "tip.received", A, channels=channels)
+    log.checkpoint(START + DAY)
+    assert [(v.kind, v.message) for v in log.verify(trusted_keys=[PUB]).violations] == [
+        ("malformed", "tip.received names no channels")
     ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask.testing import FlaskClient
 
-from crypto import messages, payload, receipt_keys
+from crypto import key_manifest, messages, payload, receipt_keys
 from crypto.attachments import seal_attachment
 from tests.tipbox.conftest import csrf_token
 from tipbox.receipts import new_receipt
@@ -27,9 +27,10 @@ class BrowserLike:
 
     def __post_init__(self) -> None:
         self.csrf = csrf_token(self.client)
-        keys = self.client.get("/api/v1/keys").get_json()
-        self.recipients = [r["recipient"] for r in keys["manifest"]["body"]["reviewers"]]
-        self.fingerprint = keys["fingerprint"]
+        directory = self.client.get("/api/v1/keys").get_json()["directory"]["body"]
+        # What a tip that names no channel is sealed to while the server has one channel (its reviewers).
+        self.recipients = sorted({r["recipient"] for m in directory["channels"] for r in m["body"]["reviewers"]})
+        self.fingerprint = key_manifest.recipients_fingerprint(self.recipients)
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         h = {"X-CSRFToken": self.csrf}
@@ -37,8 +38,11 @@ class BrowserLike:
             h["X-Upload-Token"] = token
         return h
 
-    def open(self):
-        return self.client.post("/api/v1/submissions", headers=self.headers())
+    def open(self, channels: list[str] | None = None):
+        """Open a tip's upload; ``channels``, as the page routed them, or none (the route of "nothing said")."""
+        if channels is None:
+            return self.client.post("/api/v1/submissions", headers=self.headers())
+        return self.client.post("/api/v1/submissions", headers=self.headers(), json={"channels": channels})
 
     def put(self, tip: str, token: str, att: str, seq: int, data: bytes):
         return self.client.put(
@@ -112,12 +116,15 @@ class BrowserLike:
         files: dict[str, tuple[str, str, bytes]] | None = None,
         chunk: int = 64 * 1024,
         receipt: str | None = None,
+        channels: list[str] | None = None,
     ) -> str:
         """Full happy path; ``files`` maps attachment id -> (name, type, content). Returns the receipt,
-        made here as the browser makes it (the server never sees it)."""
+        made here as the browser makes it (the server never sees it). Sealed, as the page does, to
+        the recipients the open answer names (every reviewer of ``channels``)."""
         receipt = receipt or new_receipt()
-        opened = self.open().get_json()
+        opened = self.open(channels).get_json()
         tip, token = opened["tip_id"], opened["token"]
+        self.recipients, self.fingerprint = opened["recipients"], opened["key_fingerprint"]
         manifest = self._upload_files("/api/v1/submissions", tip, token, files, chunk)
         document = payload.build(answers, lang="id", sealed_by="browser", attachments=manifest)
         response = self.finalize(
@@ -139,6 +146,7 @@ class BrowserLike:
         opened = self.client.post("/api/v1/followups", json={"access": access}, headers=self.headers())
         assert opened.status_code == 201, opened.get_json()
         upload, token = opened.get_json()["upload_id"], opened.get_json()["token"]
+        self.recipients, self.fingerprint = opened.get_json()["recipients"], opened.get_json()["key_fingerprint"]
         manifest = self._upload_files("/api/v1/followups", upload, token, files, chunk)
         document = messages.build("followup", text, lang="id", sealed_by="browser", attachments=manifest)
         sealed = messages.seal_message(document, self.recipients)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from crypto.identity import ReviewerIdentity
 from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, sign_document
-from tipbox import db
+from tipbox import db, readers
 from tipbox.audit.models import AuditEvent
 from tipbox.models import DispositionImport, Tip
 
@@ -28,18 +28,17 @@ def _tips(app: Flask, n: int) -> list[str]:
     ids = [os.urandom(16).hex() for _ in range(n)]
     with app.app_context(), db.transaction() as session:
         for tip_id in ids:
-            session.add(
-                Tip(
-                    id=tip_id,
-                    channel_id="default",
-                    state="ready",
-                    sealed_by="browser",
-                    key_fingerprint="FP",
-                    received_at=datetime(2026, 11, 23, 11),
-                    payload=b"age",
-                    payload_size=3,
-                )
+            tip = Tip(
+                id=tip_id,
+                state="ready",
+                sealed_by="browser",
+                key_fingerprint="FP",
+                received_at=datetime(2026, 11, 23, 11),
+                payload=b"age",
+                payload_size=3,
             )
+            readers.hold(tip, ["default"])
+            session.add(tip)
     return ids
 
 

@@ -25,7 +25,7 @@ from crypto.errors import TipboxCryptoError
 from crypto.identity import recipient_fingerprint
 from crypto.signing import key_fingerprint, public_key_b64
 
-from .. import db
+from .. import db, readers
 from ..audit.log import chain_pending
 from ..config import ConfigError, load_config
 from ..keys import (
@@ -80,6 +80,11 @@ def db_upgrade() -> None:
     """Apply every pending migration."""
     upgrade_database(_config().database_url)
     click.echo("tipbox: database is at the newest revision")
+    with db.transaction() as session:
+        if not readers.directory_is_current(session):
+            # Deployments from before the directory existed (migration 0006) get their first one here.
+            readers.publish_directory(session, _server_key())
+            click.echo("tipbox: signed the channel directory")
 
 
 @click.group("reviewers")
@@ -151,11 +156,18 @@ def _server_key():
     type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
     help="Only tips received at or after this UTC time.",
 )
-@click.option("--new-only", is_flag=True, help="Only tips never exported before.")
+@click.option("--new-only", is_flag=True, help="Only tips (or follow-ups) this channel never exported before.")
+@click.option("--channel", "channel_id", help="The channel whose tips to export (needed once there are several).")
 @with_appcontext
-def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
-    """Write a signed export bundle of ciphertext for the offline reviewers."""
-    from ..export import export_bundle
+def export_command(out: Path, since: datetime | None, new_only: bool, channel_id: str | None) -> None:
+    """Write a signed export bundle of one channel's ciphertext for its offline reviewers."""
+    from ..export import ExportError, export_bundle, export_channel
+
+    with db.transaction() as session:
+        try:
+            channel_id = export_channel(session, channel_id)
+        except ExportError as exc:
+            _fail(str(exc))
 
     key = _server_key()
     if out.exists():
@@ -164,7 +176,7 @@ def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
     try:
         with db.transaction() as session, partial.open("xb") as handle:
             policy = current_app.extensions["tipbox.config"].retention
-            result = export_bundle(session, handle, key, policy, since, new_only)
+            result = export_bundle(session, handle, key, policy, since, new_only, channel_id)
         with db.transaction() as session:
             chain_pending(session, key)
         partial.rename(out)
@@ -172,7 +184,7 @@ def export_command(out: Path, since: datetime | None, new_only: bool) -> None:
         partial.unlink(missing_ok=True)
         raise
     tips, files = counted(len(result.tip_ids), "tip"), counted(result.attachment_count, "attachment")
-    click.echo(f"exported {tips} ({files}) to {out}")
+    click.echo(f"exported {tips} ({files}) of channel {result.channel} to {out}")
     click.echo(f"server key fingerprint (reviewers pin it): {key_fingerprint(public_key_b64(key))}")
 
 

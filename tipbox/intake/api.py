@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from flask import Blueprint, jsonify, request
@@ -20,10 +19,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from crypto import strict_json
 from crypto.errors import MalformedJSON
 
-from .. import db
-from ..keys import current_manifest
+from .. import db, readers
 from . import context
-from .service import IntakeError, SourceKeys, complete_attachment, finalize, put_chunk, start_upload
+from .service import (
+    IntakeError,
+    SourceKeys,
+    Upload,
+    browser_route,
+    complete_attachment,
+    finalize,
+    put_chunk,
+    start_upload,
+)
 
 TOKEN_HEADER = "X-Upload-Token"
 # The deepest body is finalize's: an object holding a list of strings.
@@ -64,26 +71,31 @@ def json_body(max_bytes: int) -> dict:
 
 
 def keys():
-    manifest = current_manifest(db.session())
-    if manifest is None:
+    """The signed channel directory (FORMAT.md §7): every channel that can receive tips, as published."""
+    directory = readers.directory(db.session())
+    if directory is None:
         raise IntakeError("no_reviewers", 503)
-    return jsonify(manifest=json.loads(manifest.document), fingerprint=manifest.fingerprint)
+    return jsonify(directory=directory)
 
 
 def open_upload():
+    """Open a tip's upload. The body (optional) names the channels the page routed to, never the answers."""
+    channels = json_body(4096).get("channels") if request.content_length else None
     with db.transaction() as session:
-        upload = start_upload(session, context.limits())
-    return upload_limits(upload.tip_id, upload.token, upload.key_fingerprint)
+        upload = start_upload(session, context.limits(), browser_route(session, channels))
+    return upload_limits(upload)
 
 
-def upload_limits(upload_id: str, token: str, fingerprint: str):
-    """The answer that opens an upload (a tip's or a follow-up's): its capability and the limits."""
+def upload_limits(upload: Upload):
+    """The answer that opens an upload (a tip's or a follow-up's): its capability, the keys to seal to, the limits."""
     limits = context.limits()
     return jsonify(
-        tip_id=upload_id,
-        upload_id=upload_id,
-        token=token,
-        key_fingerprint=fingerprint,
+        tip_id=upload.tip_id,
+        upload_id=upload.tip_id,
+        token=upload.token,
+        channels=list(upload.keys.channel_ids),
+        recipients=list(upload.keys.recipients),
+        key_fingerprint=upload.keys.fingerprint,
         chunk_bytes=limits.upload_chunk_bytes,
         max_attachment_bytes=limits.max_attachment_bytes,
         max_submission_bytes=limits.max_submission_bytes,

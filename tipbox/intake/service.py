@@ -25,15 +25,14 @@ from sqlalchemy.orm import Session
 
 from crypto import audit, envelope, header, messages, payload, streams
 from crypto.attachments import seal_attachment
-from crypto.errors import TipboxCryptoError
+from crypto.errors import NoChannel, TipboxCryptoError
 from crypto.padding import padded_length
 from crypto.receipt_keys import ReceiptKeys, derive
 from crypto.vocabulary import SealedBy
 
-from .. import clock, storage
+from .. import clock, readers, storage
 from ..audit import log as audit_log
 from ..config import Limits
-from ..keys import DEFAULT_CHANNEL, current_manifest, manifest_recipients
 from ..models import TIP_READY, TIP_UPLOADING, Attachment, AttachmentChunk, Message, Tip
 from ..receipts import LOOKUP_PATTERN, lookup_hash, new_receipt
 
@@ -74,7 +73,11 @@ def sealed_ceiling(content_limit: int) -> int:
 class Upload:
     tip_id: str  # the upload's id: a new tip's, or a follow-up message's
     token: str
-    key_fingerprint: str
+    keys: readers.ReaderKeys  # what the browser seals to: every reviewer of every channel holding the tip
+
+    @property
+    def key_fingerprint(self) -> str:
+        return self.keys.fingerprint
 
 
 @dataclass(frozen=True)
@@ -93,45 +96,67 @@ class Target:
         return [a for a in self.tip.attachments if a.message_id == self.message_id]
 
 
-def _manifest(db: Session, channel_id: str):
-    manifest = current_manifest(db, channel_id)
-    if manifest is None:
+def _keys(db: Session, channel_ids: Sequence[str]) -> readers.ReaderKeys:
+    """The current keys of these channels; 503 if one of them has lost its reviewers meanwhile."""
+    try:
+        return readers.keys_for(db, channel_ids)
+    except readers.NotRoutable:
+        raise IntakeError("no_reviewers", 503) from None
+
+
+def routed(db: Session, province: str | None, regency: str | None, category: str | None) -> tuple[str, ...]:
+    """The readers of a tip with these answers (the no-JS path, in memory); 503 if nobody can read it."""
+    try:
+        return readers.route(db, province, regency, category)
+    except NoChannel:
+        raise IntakeError("no_reviewers", 503) from None
+
+
+def browser_route(db: Session, channel_ids: object | None) -> tuple[str, ...]:
+    """The readers a browser routed to, checked; a page that says nothing gets the route of "nothing said"."""
+    if channel_ids is None:
+        return routed(db, None, None, None)
+    if not readers.published(db):
         raise IntakeError("no_reviewers", 503)
-    return manifest
+    try:
+        return readers.checked_outcome(db, channel_ids)
+    except readers.NotRoutable:
+        raise IntakeError("channels_changed", 409) from None
 
 
 def _expiry(limits: Limits) -> datetime:
     return clock.hour(clock.utcnow()) + timedelta(hours=limits.abandoned_upload_hours + 1)
 
 
-def start_upload(db: Session, limits: Limits, channel_id: str = DEFAULT_CHANNEL) -> Upload:
-    manifest = _manifest(db, channel_id)
+def start_upload(db: Session, limits: Limits, channel_ids: Sequence[str] | None = None) -> Upload:
+    """Open a browser-sealed tip's upload for the channels it was routed to (checked by :func:`browser_route`)."""
+    keys = _keys(db, channel_ids if channel_ids is not None else routed(db, None, None, None))
     # Opportunistic: abandoned uploads go even if nobody runs `tipbox cleanup-uploads`.
     cleanup_abandoned(db)
     token = secrets.token_urlsafe(32)
     tip = Tip(
         id=secrets.token_hex(16),
-        channel_id=channel_id,
         state=TIP_UPLOADING,
         sealed_by="browser",
         upload_token_hash=_token_hash(token),
         upload_expires_at=_expiry(limits),
-        key_fingerprint=manifest.fingerprint,
+        key_fingerprint=keys.fingerprint,
     )
+    readers.hold(tip, keys.channel_ids)
     db.add(tip)
-    return Upload(tip.id, token, manifest.fingerprint)
+    return Upload(tip.id, token, keys)
 
 
 def start_followup(db: Session, limits: Limits, tip: Tip) -> Upload:
     """Open the upload of a follow-up message to a ready tip (the status page's access checked it)."""
-    manifest = _manifest(db, tip.channel_id)
+    keys = _keys(db, tip.channel_ids)
     cleanup_abandoned(db)
     token = secrets.token_urlsafe(32)
-    message = _new_message(tip, "browser", manifest.fingerprint)
+    message = _new_message(tip, "browser", keys.fingerprint)
     message.upload_token_hash = _token_hash(token)
     message.upload_expires_at = _expiry(limits)
     db.add(message)
-    return Upload(message.id, token, manifest.fingerprint)
+    return Upload(message.id, token, keys)
 
 
 def _new_message(tip: Tip, sealed_by: str, fingerprint: str) -> Message:
@@ -244,7 +269,7 @@ def complete_attachment(
     actual_size, actual_sha = storage.digest(db, tip.id, attachment.id)
     if (actual_size, actual_sha) != (size, sha256):
         raise IntakeError("incomplete_upload", 409)
-    recipients = _manifest(db, tip.channel_id).recipient_count
+    recipients = _keys(db, tip.channel_ids).count
     padded = check_sealed(streams.reader(storage.iter_chunks(db, tip.id, attachment.id)), size, recipients)
     if padded > padded_length(limits.max_attachment_bytes):
         raise IntakeError("attachment_too_large", 413)
@@ -282,6 +307,7 @@ class SourceKeys:
 class Receipt:
     tip_id: str
     code: str | None  # None when the browser made the receipt: the server never saw it
+    channels: tuple[str, ...] = ()  # who can read it, lead first
 
 
 def _receive(db: Session, tip: Tip, secret: bytes, source: SourceKeys, code: str | None = None) -> Receipt:
@@ -299,16 +325,16 @@ def _receive(db: Session, tip: Tip, secret: bytes, source: SourceKeys, code: str
     size = (tip.payload_size or 0) + sum(a.size or 0 for a in tip.attachments)
     audit_log.record(db, "tip.received", tip.id, {
         "sha256": tip.payload_sha256, "size": audit.size_bucket(size), "attachments": len(tip.attachments),
-        "sealed_by": tip.sealed_by}, when=tip.received_at)
-    return Receipt(tip.id, code)
+        "sealed_by": tip.sealed_by, "channels": tip.channel_ids}, when=tip.received_at)
+    return Receipt(tip.id, code, tuple(tip.channel_ids))
 
 
 def _check_parts(
     db: Session, limits: Limits, target: Target, sealed_payload: bytes, attachment_ids: Sequence[str], key_fingerprint: str
 ) -> None:
     """Everything finalize promises: every declared part arrived whole, and is sealed the tipbox way."""
-    manifest = _manifest(db, target.tip.channel_id)
-    if key_fingerprint != manifest.fingerprint:
+    keys = _keys(db, target.tip.channel_ids)
+    if key_fingerprint != keys.fingerprint:
         raise IntakeError("keys_changed", 409)
     declared = list(attachment_ids)
     stored = {a.id: a for a in target.attachments}
@@ -318,7 +344,7 @@ def _check_parts(
         raise IntakeError("incomplete_upload", 409)
     if len(sealed_payload) > sealed_ceiling(payload.MAX_PAYLOAD_BYTES):
         raise IntakeError("payload_too_large", 413)
-    check_sealed(sealed_payload, len(sealed_payload), manifest.recipient_count)
+    check_sealed(sealed_payload, len(sealed_payload), keys.count)
     total = len(sealed_payload) + sum(a.size or 0 for a in stored.values())
     if total > sealed_ceiling(limits.max_submission_bytes):
         raise IntakeError("submission_too_large", 413)
@@ -417,13 +443,8 @@ class PlainAttachment:
     stream: BinaryIO
 
 
-def _recipients(db: Session, channel_id: str):
-    manifest = _manifest(db, channel_id)
-    return manifest, manifest_recipients(manifest)
-
-
 def _seal_files(
-    db: Session, limits: Limits, target: Target, files: Sequence[PlainAttachment], recipients: list[str]
+    db: Session, limits: Limits, target: Target, files: Sequence[PlainAttachment], recipients: Sequence[str]
 ) -> list[dict]:
     """Seal each file into chunk rows as it streams in; return the payload's attachment manifest."""
     if len(files) > limits.max_attachments:
@@ -463,28 +484,30 @@ def submit_server_sealed(
     answers: dict,
     lang: str,
     files: Sequence[PlainAttachment],
-    channel_id: str = DEFAULT_CHANNEL,
 ) -> Receipt:
-    """The no-JS path: seal answers and files in memory, store only ciphertext.
+    """The no-JS path: route and seal answers and files in memory, store only ciphertext.
 
-    The server makes the receipt and derives the source's keys from it in
-    memory; only the recipient and the keyed lookup hash are stored.
+    Routing reads the answers' province, kabupaten/kota and category here,
+    in memory, exactly as the page's script would (FORMAT.md §14); only the
+    resulting channels are stored. The server makes the receipt and derives
+    the source's keys from it in memory; only the recipient and the keyed
+    lookup hash are stored.
     """
-    manifest, recipients = _recipients(db, channel_id)
+    keys = _keys(db, routed(db, answers.get("province"), answers.get("regency"), answers.get("category")))
     if len(files) > limits.max_attachments:
         raise IntakeError("too_many_attachments", 413)
     tip = Tip(
         id=secrets.token_hex(16),
-        channel_id=channel_id,
         state=TIP_UPLOADING,
         sealed_by="server",
-        key_fingerprint=manifest.fingerprint,
+        key_fingerprint=keys.fingerprint,
     )
+    readers.hold(tip, keys.channel_ids)
     db.add(tip)
     db.flush()
-    entries = _seal_files(db, limits, Target(tip), files, recipients)
+    entries = _seal_files(db, limits, Target(tip), files, keys.recipients)
     document = payload.build(answers, lang=lang, sealed_by=SealedBy.SERVER, attachments=entries)
-    _store_payload(tip, payload.seal_tip(document, recipients))
+    _store_payload(tip, payload.seal_tip(document, keys.recipients))
     code = new_receipt()
     return _receive(db, tip, secret, SourceKeys.derived(derive(code)), code)
 
@@ -493,16 +516,16 @@ def submit_followup_server_sealed(
     db: Session, limits: Limits, tip: Tip, text: str, lang: str, files: Sequence[PlainAttachment]
 ) -> Message:
     """The no-JS follow-up: sealed to the reviewers in memory, like a no-JS tip."""
-    manifest, recipients = _recipients(db, tip.channel_id)
-    message = _new_message(tip, "server", manifest.fingerprint)
+    keys = _keys(db, tip.channel_ids)
+    message = _new_message(tip, "server", keys.fingerprint)
     db.add(message)
     db.flush()
-    entries = _seal_files(db, limits, Target(tip, message), files, recipients)
+    entries = _seal_files(db, limits, Target(tip, message), files, keys.recipients)
     try:
         document = messages.build(messages.FOLLOWUP, text, lang=lang, sealed_by=SealedBy.SERVER, attachments=entries)
     except TipboxCryptoError:
         raise IntakeError("message_required") from None
-    _store_payload(message, messages.seal_message(document, recipients))
+    _store_payload(message, messages.seal_message(document, keys.recipients))
     receive_message(db, tip, message, attachments=len(entries))
     return message
 

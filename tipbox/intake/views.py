@@ -8,20 +8,64 @@ written. The receipt is rendered in the response itself: never in a URL.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from crypto import regions
 
-from .. import db
-from ..keys import current_manifest
+from .. import db, readers
 from . import context
-from .fields import AGE_BANDS, CATEGORIES, DANGER, HOW_KNOWN, ONGOING, FieldError, parse_answers
+from .fields import AGE_BANDS, CATEGORIES, DANGER, HOW_KNOWN, ONGOING, FieldError, choice_label, parse_answers
 from .service import PlainAttachment, submit_server_sealed
 
 
+@dataclass(frozen=True)
+class Team:
+    """A channel as the form shows it: its name, what it covers in words, its key fingerprint."""
+
+    name: str
+    covers: str
+    fingerprint: str
+
+
+def _covers(channel: readers.Published) -> str:
+    """A channel's scope in a source's words ("Kota Blitar", "Jawa Timur, coordinating")."""
+    routed = channel.as_routed()
+    if routed.catch_all:
+        return str(_l("reports that no other team receives"))
+    known = regions.load()
+    parts = [known.name(code) or code for code in sorted(routed.scope.regions)]
+    parts += [str(choice_label(CATEGORIES, code)) for code in sorted(routed.scope.categories)]
+    where = "; ".join(parts) if parts else str(_l("every report"))
+    return str(_l("%(scope)s (reads along with the responsible team)", scope=where)) if routed.coordinating else where
+
+
+def channel_context(lang: str) -> dict[str, Any]:
+    """What the form needs to tell a source who can read the report (FORMAT.md §14).
+
+    ``route_data`` is what form.js routes over (the published channels);
+    ``fixed_readers`` names the readers when every answer leads to the same
+    ones (a single team), so the page can say it even without JavaScript.
+    """
+    session = db.session()
+    channels = readers.published(session)
+    route_data = [
+        {"id": c.id, "name": c.names.get(lang) or c.names.get("id") or c.id,
+         "regions": sorted(c.as_routed().scope.regions), "categories": sorted(c.as_routed().scope.categories),
+         "coordinating": c.as_routed().coordinating}
+        for c in channels.values()
+    ]
+    outcomes = readers.outcomes(session) if channels else frozenset()
+    fixed = readers.names(session, next(iter(outcomes)), lang) if len(outcomes) == 1 else None
+    teams = [Team(d["name"], _covers(c), c.fingerprint) for d, c in zip(route_data, channels.values(), strict=True)]
+    return {"route_data": route_data, "fixed_readers": fixed, "teams": teams}
+
+
 def _render_form(values: dict | None = None, error: FieldError | None = None, status: int = 200):
-    manifest = current_manifest(db.session())
     return (
         render_template(
             "intake/form.html",
@@ -34,8 +78,8 @@ def _render_form(values: dict | None = None, error: FieldError | None = None, st
             ongoing=ONGOING,
             age_bands=AGE_BANDS,
             how_known=HOW_KNOWN,
-            fingerprint=manifest.fingerprint if manifest else None,
             limits=context.limits(),
+            **channel_context(str(get_locale() or "id")),
         ),
         status,
     )
@@ -63,7 +107,8 @@ def submit():
     lang = str(get_locale() or "id")
     with db.transaction() as session:
         receipt = submit_server_sealed(session, context.limits(), context.secret(), answers, lang, files)
-    return render_template("intake/receipt.html", receipt=receipt.code, sealed_by="server")
+    readable_by = readers.names(db.session(), receipt.channels, lang)
+    return render_template("intake/receipt.html", receipt=receipt.code, sealed_by="server", readable_by=readable_by)
 
 
 def register(blueprint: Blueprint) -> None:

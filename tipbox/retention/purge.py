@@ -116,7 +116,7 @@ def purge(
 
 
 # Every table that holds ciphertext or rows pointing at it; attachments and messages are small.
-CIPHERTEXT_TABLES = ("attachment_chunks", "attachments", "messages", "tips")
+CIPHERTEXT_TABLES = ("attachment_chunks", "attachments", "messages", "tip_channels", "tips")
 # How long VACUUM FULL may wait for its exclusive lock. While it waits, every newer query on the
 # table queues behind it (intake too), so it gives up rather than stall submissions behind a long
 # reader such as an export; the purge then fails loudly and the next run scrubs again.

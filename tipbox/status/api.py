@@ -53,7 +53,7 @@ def open_followup():
         if tip is None:
             raise IntakeError("access_expired", 403)
         upload = start_followup(session, context.limits(), tip)
-    return upload_limits(upload.tip_id, upload.token, upload.key_fingerprint)
+    return upload_limits(upload)
 
 
 def followup_chunk(upload_id: str, attachment_id: str, seq: int):

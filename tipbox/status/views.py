@@ -27,11 +27,10 @@ _MAX_RECEIPT_CHARS = 200
 
 
 def _api_urls() -> SimpleNamespace:
-    """The JSON endpoints status.js calls (attributes, so templates can write ``api.keys``)."""
+    """The JSON endpoints status.js calls (attributes, so templates can write ``api.status``)."""
     return SimpleNamespace(
         status=url_for("status.api_status"),
         followups=url_for("status.open_followup"),
-        keys=url_for("intake.keys"),
     )
 
 

@@ -41,6 +41,37 @@
 
   var Sealer = window.TipboxSealer;
   var Upload = window.TipboxUpload;
+  var category = document.getElementById("category");
+  var readersLine = document.getElementById("readers");
+
+  // Who can read the report, routed here exactly as the server would (crypto/routing.py, FORMAT.md §14)
+  // over the published channels; the server is told only the outcome, never the answers behind it.
+  var channels = JSON.parse(form.dataset.channels || "[]");
+  var knownRegions = new Set();
+  Array.prototype.forEach.call(document.querySelectorAll("#province option, #regency option"), function (o) {
+    if (o.value) knownRegions.add(o.value);
+  });
+  function currentRoute() {
+    if (!Sealer || !Sealer.route) return null;
+    try {
+      return Sealer.route(channels, province.value, regency.value, category.value, { knownRegions: knownRegions });
+    } catch (error) {
+      return null; // NoChannel: nobody could read it; the server refuses such a report too
+    }
+  }
+  function showReaders() {
+    if (!readersLine || !Sealer || !Sealer.route) return;
+    var routed = currentRoute();
+    readersLine.textContent = "";
+    if (!routed) { readersLine.textContent = form.dataset.msgNoReaders; return; }
+    readersLine.appendChild(document.createTextNode(form.dataset.msgReaders + " "));
+    var names = document.createElement("strong");
+    names.textContent = routed.readers.map(function (c) { return c.name; }).join(", ");
+    readersLine.appendChild(names);
+  }
+  [province, regency, category].forEach(function (el) { if (el) el.addEventListener("change", showReaders); });
+  showReaders();
+
   // age-encryption needs WebCrypto, which browsers only offer on https, .onion and
   // localhost pages; elsewhere the plain post (sealed by the server) is the honest fallback.
   if (!Upload || !Upload.capable()) return; // fall back to the server-sealed post
@@ -121,14 +152,15 @@
     retry.hidden = true;
     status(d.msgSealing, 0);
 
-    var keys, base, upload, receipt;
-    return client.reviewerKeys(d.keys).then(function (k) {
-      keys = k;
-      return client.api("POST", d.api, null);
-    }).then(function (opened) {
+    var routed = currentRoute();
+    if (!routed) { status(d.msgNoReaders); submit.disabled = false; return Promise.resolve(); }
+    var readers = routed.readers;
+    var base, upload, receipt;
+    // Opening the upload names the teams routed to; the answer says whom to seal to (their reviewers).
+    return client.postJSON(d.api, { channels: readers.map(function (c) { return c.id; }) }).then(function (opened) {
       upload = opened;
       base = d.api + "/" + upload.tip_id;
-      return client.uploadFiles(base, upload, files, keys.recipients, function (n) {
+      return client.uploadFiles(base, upload, files, upload.recipients, function (n) {
         sent += n;
         status(d.msgUploading, 100 * sent / grandTotal);
       });
@@ -138,10 +170,10 @@
       // The receipt is made here, on this device: the server only ever sees the
       // source's public age recipient and the lookup key derived from it (FORMAT.md §12).
       receipt = Sealer.newReceipt();
-      return Promise.all([Sealer.sealTip(doc, keys.recipients), Sealer.deriveReceiptKeys(receipt), manifest]);
+      return Promise.all([Sealer.sealTip(doc, upload.recipients), Sealer.deriveReceiptKeys(receipt), manifest]);
     }).then(function (parts) {
       var body = { payload: Upload.toBase64(parts[0]), attachments: parts[2].map(function (m) { return m.id; }),
-                   key_fingerprint: keys.fingerprint, source_recipient: parts[1].recipient, lookup: parts[1].lookup };
+                   key_fingerprint: upload.key_fingerprint, source_recipient: parts[1].recipient, lookup: parts[1].lookup };
       // Retried as is if the answer is lost: the server recognises the same finalize
       // (token, payload and lookup key) and confirms it instead of storing it twice.
       return Upload.withRetries(function () { return client.postJSON(base + "/finalize", body, upload.token); });
@@ -153,6 +185,9 @@
       form.hidden = true;
       var shown = document.getElementById("js-receipt");
       showCode(document.getElementById("js-receipt-code"), receipt);
+      var readableBy = document.getElementById("js-readable-by");
+      readableBy.querySelector("strong").textContent = readers.map(function (c) { return c.name; }).join(", ");
+      readableBy.hidden = false;
       receipt = null;
       shown.hidden = false;
       // Leaving now would lose the code for good: safety.js asks first until it is written down.

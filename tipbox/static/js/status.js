@@ -243,11 +243,9 @@
       retry.hidden = true;
       sentNotice.hidden = true;
       say(d.msgSealing, 0);
-      var keys, upload, base;
-      return client.reviewerKeys(d.keys).then(function (k) {
-        keys = k;
-        return client.postJSON(d.apiFollowups, { access: state.access });
-      }).then(function (opened) {
+      var upload, base;
+      // Opening the upload also says whom to seal to: every reviewer of every team holding the report.
+      return client.postJSON(d.apiFollowups, { access: state.access }).then(function (opened) {
         upload = opened;
         var problem = tooBig(files, { maxAttachments: upload.max_attachments, maxAttachmentBytes: upload.max_attachment_bytes });
         if (problem) {
@@ -256,18 +254,18 @@
           throw error;
         }
         base = d.apiFollowups + "/" + upload.upload_id;
-        return client.uploadFiles(base, upload, files, keys.recipients, function (n) {
+        return client.uploadFiles(base, upload, files, upload.recipients, function (n) {
           sent += n;
           say(d.msgUploading, 100 * sent / totalBytes);
         });
       }).then(function (manifest) {
         say(d.msgFinishing, 100 * sent / totalBytes);
         var sealedDoc = Sealer.buildMessage("followup", doc.text, { lang: d.lang, sealedBy: "browser", attachments: manifest });
-        return Sealer.sealMessage(sealedDoc, keys.recipients).then(function (sealed) {
+        return Sealer.sealMessage(sealedDoc, upload.recipients).then(function (sealed) {
           var body = {
             payload: Upload.toBase64(sealed),
             attachments: manifest.map(function (m) { return m.id; }),
-            key_fingerprint: keys.fingerprint,
+            key_fingerprint: upload.key_fingerprint,
           };
           // Same body on a retry: the server confirms a finalize it already stored.
           return Upload.withRetries(function () { return client.postJSON(base + "/finalize", body, upload.token); });

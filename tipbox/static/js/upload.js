@@ -102,17 +102,7 @@
       }, Promise.resolve()).then(function () { return manifest; });
     }
 
-    /** The reviewers' recipients and the key manifest's fingerprint (GET /api/v1/keys). */
-    function reviewerKeys(url) {
-      return api("GET", url).then(function (keys) {
-        return {
-          recipients: keys.manifest.body.reviewers.map(function (r) { return r.recipient; }),
-          fingerprint: keys.fingerprint,
-        };
-      });
-    }
-
-    return { api: api, postJSON: postJSON, uploadStream: uploadStream, uploadFiles: uploadFiles, reviewerKeys: reviewerKeys };
+    return { api: api, postJSON: postJSON, uploadStream: uploadStream, uploadFiles: uploadFiles };
   }
 
   function withRetries(attempt) {
