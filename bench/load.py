@@ -48,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -205,6 +205,10 @@ class SealedFile:
 class SealedTip:
     payload: bytes
     attachments: tuple[SealedFile, ...] = ()
+    # Routed like the page does (--channels): the readers (lead first) it names when it opens its upload, and
+    # the fingerprint of the recipients it was sealed to. Empty: it names nothing (the server routes it).
+    channels: tuple[str, ...] = ()
+    fingerprint: str | None = None
 
     @property
     def payload_sha256(self) -> str:
@@ -212,10 +216,20 @@ class SealedTip:
 
 
 def seal_tips(recipients: list[str], count: int, attachments: int = 0, attachment_bytes: int = 0,
-              variety: int = 8) -> list[SealedTip]:
-    """``count`` tips (``variety`` distinct ciphertexts, reused), each with ``attachments`` sealed files."""
+              variety: int = 8, *, answers: Sequence[Mapping[str, object]] = (), channels: Sequence[str] = (),
+              fingerprint: str | None = None) -> list[SealedTip]:
+    """``count`` tips (``variety`` distinct ciphertexts, reused), each with ``attachments`` sealed files.
+
+    ``answers`` (cycled) replace :data:`ANSWERS`'s place and category; ``channels`` and ``fingerprint``
+    are the route the tips name at open (:class:`SealedTip`).
+    """
     distinct = []
     for n in range(min(count, variety)):
+        tip_answers = dict(ANSWERS)
+        if answers:
+            for key in ("province", "regency", "category"):
+                tip_answers.pop(key, None)
+            tip_answers.update(answers[n % len(answers)])
         files, manifest = [], []
         for _ in range(attachments):
             content = secrets.token_bytes(attachment_bytes)
@@ -226,9 +240,9 @@ def seal_tips(recipients: list[str], count: int, attachments: int = 0, attachmen
             files.append(SealedFile(file_id, sealed, hashlib.sha256(sealed).hexdigest()))
             manifest.append({"id": file_id, "name": f"bukti-{n}.jpg", "type": "image/jpeg",
                              "size": digest.size, "sha256": digest.sha256})
-        document = payload.build({**ANSWERS, "description": f"{ANSWERS['description']} #{n}"},
+        document = payload.build({**tip_answers, "description": f"{ANSWERS['description']} #{n}"},
                                  lang="id", sealed_by="browser", attachments=manifest)
-        distinct.append(SealedTip(payload.seal_tip(document, recipients), tuple(files)))
+        distinct.append(SealedTip(payload.seal_tip(document, recipients), tuple(files), tuple(channels), fingerprint))
     return [distinct[i % len(distinct)] for i in range(count)]
 
 
@@ -393,11 +407,22 @@ def submit(client: Client, tip: SealedTip, fingerprint: str, chunk_bytes: int, r
     started = time.perf_counter()
     deadline = time.monotonic() + patience
     try:
-        opened = _attempt(outcome, client, lambda: client.api("POST", "/api/v1/submissions"), retries, delay, deadline)
+        if tip.channels:  # as form.js: the readers it routed to, never the answers
+            named = json.dumps({"channels": list(tip.channels)}).encode()
+            opened = _attempt(outcome, client, lambda: client.api("POST", "/api/v1/submissions", named,
+                                                                  "application/json"), retries, delay, deadline)
+        else:
+            opened = _attempt(outcome, client, lambda: client.api("POST", "/api/v1/submissions"), retries, delay,
+                              deadline)
         if opened.status != 201:
             raise Failed(f"open answered {opened.status}")
         body = opened.json()
         outcome.tip_id, token = body["tip_id"], body["token"]
+        if tip.channels:
+            # Sealed ahead to the recipients routing over the directory gave: the answer must name the same ones.
+            if body.get("channels") != list(tip.channels) or body.get("key_fingerprint") != tip.fingerprint:
+                raise Failed(f"open answered channels {body.get('channels')} / other recipients than sealed to")
+            fingerprint = tip.fingerprint
         base = f"/api/v1/submissions/{outcome.tip_id}"
         for file in tip.attachments:
             where = f"{base}/attachments/{file.id}"
@@ -566,6 +591,7 @@ class Check:
     unacknowledged_absent: int = 0
     ready_tips: int = 0
     audit: str = "not checked"
+    routes: str = "not checked"
     problems: list[str] = field(default_factory=list)
 
 
@@ -611,6 +637,25 @@ def check_database(database_url: str, outcomes: list[Outcome]) -> Check:
                         check.problems.append(f"unacknowledged tip {stored.id[:8]}: not the ciphertext sent")
                 else:
                     check.unacknowledged_absent += 1
+            routed = [o for o in outcomes if o.acknowledged and o.tip.channels and o.tip_id in ready]
+            if routed:
+                from tipbox.models import TipChannel
+
+                held: dict[str, list[tuple[int, str]]] = {}
+                for tip_id, channel_id, position in db.execute(
+                        select(TipChannel.tip_id, TipChannel.channel_id, TipChannel.position)):
+                    held.setdefault(tip_id, []).append((position, channel_id))
+                wrong = 0
+                for outcome in routed:
+                    rows = sorted(held.get(outcome.tip_id or "", []))
+                    stored_route = tuple(c for _, c in rows)
+                    if stored_route != outcome.tip.channels or [p for p, _ in rows] != list(range(len(rows))):
+                        wrong += 1
+                        if wrong <= 5:
+                            check.problems.append(f"tip {str(outcome.tip_id)[:8]}: tip_channels {rows}, "
+                                                  f"routed to {list(outcome.tip.channels)}")
+                check.routes = (f"checked: {len(routed) - wrong}/{len(routed)} acknowledged routed tips have "
+                                f"tip_channels rows equal to the route the client chose")
             if "audit_events" in inspect(engine).get_table_names():
                 from tipbox.audit.models import AuditEvent
 
@@ -653,15 +698,17 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
 
 
 def server_keys(base_url: str) -> tuple[list[str], str, int]:
-    """The reviewers' recipients, the key-manifest fingerprint and the upload piece size, as the page learns them."""
+    """The recipients a tip that names no channel is sealed to, their fingerprint and the upload piece size.
+
+    What the page learns when it opens an upload (the answer names the recipients: FORMAT.md §14).
+    """
     client = Client(base_url)
     try:
-        body = client.request("GET", "/api/v1/keys").json()
         client.start()
-        chunk = int(client.api("POST", "/api/v1/submissions").json()["chunk_bytes"])
+        opened = client.api("POST", "/api/v1/submissions").json()
     finally:
         client.close()
-    return [r["recipient"] for r in body["manifest"]["body"]["reviewers"]], body["fingerprint"], chunk
+    return list(opened["recipients"]), opened["key_fingerprint"], int(opened["chunk_bytes"])
 
 
 def _fmt_ms(seconds: float) -> str:
@@ -791,10 +838,233 @@ def slow_client_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- --channels: many channels vs one
+
+# Provinces the regional channels are scoped to, in this order (then any other): spread over the country.
+REGIONAL_PROVINCES = ("11", "12", "31", "32", "33", "35", "51", "73", "61", "94")
+
+
+def add_reviewers(server: TipboxServer, channel: str, count: int, skip: int = 0) -> None:
+    """``count`` reviewers in ``channel`` (each its own identity), added through the CLI as an operator would."""
+    for n in range(skip, count):
+        reviewer = ReviewerIdentity.generate()
+        server.tipbox("reviewers", "add", f"{channel}-{n + 1}", reviewer.recipient,
+                      "--signing-key", reviewer.signing_public_key, "--channel", channel)
+
+
+def add_channels(server: TipboxServer, count: int, reviewers: int) -> None:
+    """``count`` channels of ``reviewers`` each: ``default`` (the catch-all), a coordinating national desk and
+    regional channels scoped to one province each (REGIONAL_PROVINCES). ``count`` 1: ``default`` alone."""
+    add_reviewers(server, "default", reviewers, skip=1)  # TipboxServer.create added the first
+    if count < 2:
+        return
+    server.tipbox("channels", "add", "nasional", "--name-id", "Koordinasi nasional", "--name-en",
+                  "National coordination", "--coordinating")
+    add_reviewers(server, "nasional", reviewers)
+    from crypto import regions
+
+    provinces = [*REGIONAL_PROVINCES, *(p.code for p in regions.load().provinces if p.code not in REGIONAL_PROVINCES)]
+    for code in provinces[: count - 2]:
+        channel = f"wilayah-{code}"
+        server.tipbox("channels", "add", channel, "--name-id", f"Tim wilayah {code}", "--name-en",
+                      f"Regional team {code}", "--region", code)
+        add_reviewers(server, channel, reviewers)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The published channel directory as the page routes over it: routing channels and each one's recipients."""
+
+    channels: tuple  # crypto.routing.Channel
+    recipients: dict[str, list[str]]
+
+    @classmethod
+    def fetch(cls, base_url: str) -> Directory:
+        from crypto import key_manifest, routing
+
+        client = Client(base_url)
+        try:
+            reply = client.request("GET", "/api/v1/keys")
+        finally:
+            client.close()
+        if reply.status != 200:
+            raise RuntimeError(f"GET /api/v1/keys answered {reply.status}")
+        body = key_manifest.validate_directory(reply.json()["directory"]["body"])
+        channels, recipients = [], {}
+        for channel_id, manifest in key_manifest.directory_manifests(body).items():
+            scope = manifest.get("scope") or {"regions": [], "categories": [], "coordinating": False}
+            channels.append(routing.Channel(channel_id, routing.Scope(frozenset(scope["regions"]),
+                                                                      frozenset(scope["categories"])),
+                                            bool(scope["coordinating"])))
+            recipients[channel_id] = key_manifest.recipients(manifest)
+        return cls(tuple(channels), recipients)
+
+    def keys(self, readers: Sequence[str]) -> tuple[list[str], str]:
+        """What the server answers at open: the union of the readers' reviewers and its fingerprint."""
+        from crypto import key_manifest
+
+        union = sorted({r for channel in readers for r in self.recipients[channel]})
+        return union, key_manifest.recipients_fingerprint(union)
+
+
+def random_answers(rng) -> dict[str, str]:
+    """A source's optional answers: a province (9 in 10 say one), often a kabupaten/kota in it, a category."""
+    from crypto import regions
+    from crypto.routing import CATEGORIES
+
+    known = regions.load()
+    answers: dict[str, str] = {}
+    if rng.random() < 0.9:
+        province = rng.choice(known.provinces).code
+        answers["province"] = province
+        regencies = [r.code for r in known.regencies if r.province_code == province]
+        if regencies and rng.random() < 0.6:
+            answers["regency"] = rng.choice(regencies)
+    if rng.random() < 0.9:
+        answers["category"] = rng.choice(sorted(CATEGORIES))
+    return answers
+
+
+def seal_routed_tips(directory: Directory, count: int, rng, attachments: int = 0, attachment_bytes: int = 0,
+                     variety: int = 8) -> tuple[list[SealedTip], dict[tuple[str, ...], int]]:
+    """``count`` tips, each with its own random answers routed over ``directory`` (crypto.routing, as the page
+    does), sealed ahead to its route's recipients, grouped by route (``variety`` ciphertexts per route).
+
+    Returns the tips in submission order and how many go to each route.
+    """
+    from crypto import routing
+
+    routes: list[tuple[str, ...]] = []
+    grouped: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for _ in range(count):
+        answers = random_answers(rng)
+        readers = tuple(c.id for c in routing.route(directory.channels, answers.get("province"),
+                                                    answers.get("regency"), answers.get("category")).readers)
+        routes.append(readers)
+        grouped.setdefault(readers, []).append(answers)
+    sealed: dict[tuple[str, ...], Iterator[SealedTip]] = {}
+    for readers, group in grouped.items():
+        recipients, fingerprint = directory.keys(readers)
+        sealed[readers] = iter(seal_tips(recipients, len(group), attachments, attachment_bytes, variety,
+                                         answers=group, channels=readers, fingerprint=fingerprint))
+    return [next(sealed[r]) for r in routes], {r: len(g) for r, g in grouped.items()}
+
+
+def channel_benchmark(args: argparse.Namespace) -> int:
+    """--channels N: the normal intake load against one channel and against N channels, in one invocation.
+
+    Two tipbox servers (own database, own var/, same Redis and gunicorn
+    settings) run side by side: "single" is today's set-up, the ``default``
+    channel with ``--channel-reviewers`` reviewers; "channels" has N channels
+    of as many reviewers each (``default`` as the catch-all, a coordinating
+    national desk, N-2 channels scoped to one province each). Each tip gets
+    random answers (province, kabupaten/kota, category), is routed over the
+    server's published directory (GET /api/v1/keys) with crypto.routing as
+    form.js routes, names its readers when it opens its upload and is sealed
+    to their reviewers; both servers' tips go through this same path (the
+    single server's route is always ``default``). Sealing happens before the
+    clock, per route. Runs alternate single, channels, channels, single
+    (``--rounds`` times) so that drift hits both alike.
+    """
+    import random
+    import shutil
+
+    rng = random.Random(args.seed)
+    names = {"single": "tipbox_bench", "channels": "tipbox_bench_channels"}
+    urls = {key: (args.database_url if args.database_url and key == "single" else
+                  fresh_postgres_database(DEFAULT_PG, name)) for key, name in names.items()}
+    work = Path(tempfile.mkdtemp(prefix="tipbox-channels-"))
+    servers: dict[str, TipboxServer] = {}
+    counts = {"single": 1, "channels": args.channels}
+    started = time.perf_counter()
+    try:
+        for key in ("single", "channels"):
+            env = {"TIPBOX_DATABASE_URL": urls[key], "TIPBOX_RATELIMIT_STORAGE": args.redis_url,
+                   "TIPBOX_WORKERS": str(args.workers), "TIPBOX_UPLOAD_CHUNK_BYTES": str(64 * KIB),
+                   "TIPBOX_LOG_LEVEL": "warning", **HIGH_LIMITS}
+            servers[key] = server = TipboxServer.create(work / key / "var", **env)
+            add_channels(server, counts[key], args.channel_reviewers)
+            server.start()
+        print(f"set up both servers in {time.perf_counter() - started:.0f} s", flush=True)
+        tips: dict[tuple[str, str], list[SealedTip]] = {}
+        chunk = 0
+        print(f"sealing {args.small} small tips and {args.attachments} tips with {args.files} x "
+              f"{args.attachment_kib} KiB attachments per run and server, routed per tip (before the clock) ...",
+              flush=True)
+        for key, server in servers.items():
+            directory = Directory.fetch(server.url)
+            chunk = server_keys(server.url)[2]
+            tips[key, "small"], small_routes = seal_routed_tips(directory, args.small, rng)
+            tips[key, "large"], _ = seal_routed_tips(directory, args.attachments, rng, args.files,
+                                                     args.attachment_kib * KIB)
+            print(f"  {key}: {len(directory.channels)} channel(s), "
+                  f"{sum(len(r) for r in directory.recipients.values())} reviewers; small tips by route: "
+                  + ", ".join(f"{'+'.join(r)} {n}" for r, n in sorted(small_routes.items(), key=lambda i: -i[1])),
+                  flush=True)
+        for key, server in servers.items():  # warm up: imports, connection pools, the outcomes cache
+            run_load(server.url, tips[key, "small"][: args.clients], args.clients, "", chunk)
+        conditions = {(key, size): Condition(f"{key}, {size}") for key in servers for size in ("small", "large")}
+        for key in ("single", "channels", "channels", "single") * args.rounds:
+            for size in ("small", "large"):
+                if tips[key, size]:
+                    conditions[key, size].runs.append(
+                        run_load(servers[key].url, tips[key, size], args.clients, "", chunk))
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    print()
+    print(f"gunicorn {args.workers} workers x {servers['single'].env.get('TIPBOX_THREADS', '4')} threads, "
+          f"{args.clients} clients, {os.cpu_count()} cores, PostgreSQL + Redis on loopback; "
+          f"{4 * args.rounds} runs alternated (single, channels, channels, single)")
+    print(f"single: 1 channel x {args.channel_reviewers} reviewers; channels: {args.channels} channels x "
+          f"{args.channel_reviewers} reviewers")
+    print(f"{'':40}{'tips/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99 tip ms':>12}  (per request; per tip)")
+    for condition in conditions.values():
+        if condition.runs:
+            print(condition.row())
+    for size in ("small", "large"):
+        single, many = conditions["single", size], conditions["channels", size]
+        if single.runs and many.runs:
+            print(f"{size} tips, channels / single: throughput {many.rate / single.rate:.2f}x, "
+                  f"p99 request {many.p99_request() / single.p99_request():.2f}x, "
+                  f"p99 submission {many.p99_submission() / single.p99_submission():.2f}x")
+
+    status = 0
+    print()
+    for key in servers:
+        runs = [r for size in ("small", "large") for r in conditions[key, size].runs]
+        outcomes = [o for r in runs for o in r.outcomes]
+        check = check_database(urls[key], outcomes)
+        errors = sum(r.server_errors for r in runs)
+        refused = [o for o in outcomes if not o.acknowledged]
+        print(f"{key}: acknowledged {check.acknowledged}/{len(outcomes)}; found in the database: "
+              f"{check.acknowledged_found}; stored tips: {check.ready_tips}; 5xx: {errors}")
+        print(f"  routes: {check.routes}")
+        print(f"  audit log: {check.audit}")
+        for outcome in refused[:5]:
+            print(f"  not acknowledged: {outcome.error}")
+        for problem in check.problems[:20]:
+            print(f"  PROBLEM: {problem}")
+        if check.problems or errors or refused or check.acknowledged_found != check.acknowledged:
+            status = 1
+    if status:
+        print(f"FAIL (logs kept in {work}, and the databases)")
+        return 1
+    print("PASS: every acknowledged tip is stored whole, held by exactly the channels it was routed to, no 5xx")
+    shutil.rmtree(work, ignore_errors=True)
+    for key, name in names.items():
+        if not (args.database_url and key == "single"):
+            drop_postgres_database(DEFAULT_PG, name)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--small", type=int, default=300, help="tips without attachments (default 300)")
-    parser.add_argument("--attachments", type=int, default=60, help="tips with attachments (default 60)")
+    parser.add_argument("--small", type=int, default=None,
+                        help="tips without attachments (default 300; with --channels 150 per run)")
+    parser.add_argument("--attachments", type=int, default=None,
+                        help="tips with attachments (default 60; with --channels 20 per run)")
     parser.add_argument("--files", type=int, default=2, help="attachments per such tip (default 2)")
     parser.add_argument("--attachment-kib", type=int, default=192, help="size of each attachment (default 192 KiB)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
@@ -805,10 +1075,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
                         help="instead: normal clients through the documented nginx + gunicorn, with and without N "
                              "slow clients (POST / trickled one byte every 2 s); --small tips per run")
-    parser.add_argument("--rounds", type=int, default=2, help="with --slow-clients: rounds of 6 runs (default 2)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="with --slow-clients: rounds of 6 runs; with --channels: of 4 (default 2)")
+    parser.add_argument("--channels", type=int, default=0, metavar="N",
+                        help="instead: the same load against a one-channel server and an N-channel one (a catch-all,"
+                             " a coordinating national desk, N-2 provincial channels), tips routed as the page does")
+    parser.add_argument("--channel-reviewers", type=int, default=3, metavar="R",
+                        help="with --channels: reviewers per channel, on both servers (default 3)")
+    parser.add_argument("--seed", type=int, default=14, help="with --channels: seed of the tips' random answers")
     args = parser.parse_args(argv)
+    channels_mode = args.channels > 0
+    if args.small is None:
+        args.small = 150 if channels_mode else 300
+    if args.attachments is None:
+        args.attachments = 20 if channels_mode else 60
     if args.slow_clients:
         return slow_client_benchmark(args)
+    if channels_mode:
+        if args.channels < 2 or args.channel_reviewers < 1:
+            parser.error("--channels needs at least 2 channels and --channel-reviewers at least 1")
+        return channel_benchmark(args)
 
     database_url = args.database_url or fresh_postgres_database(DEFAULT_PG, "tipbox_bench")
     work = Path(tempfile.mkdtemp(prefix="tipbox-load-"))

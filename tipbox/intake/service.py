@@ -116,6 +116,8 @@ def browser_route(db: Session, channel_ids: object | None) -> tuple[str, ...]:
     """The readers a browser routed to, checked; a page that says nothing gets the route of "nothing said"."""
     if channel_ids is None:
         return routed(db, None, None, None)
+    if not isinstance(channel_ids, list) or not all(isinstance(c, str) for c in channel_ids):
+        raise IntakeError("bad_request")
     if not readers.published(db):
         raise IntakeError("no_reviewers", 503)
     try:
