@@ -110,3 +110,34 @@ def test_0005_names_the_existing_channel_and_makes_it_the_catch_all(db_url: str)
         assert names == {"default": "Review team", "uptd-ppa-jatim": "Review team"}
     finally:
         engine.dispose()
+
+
+def test_0006_gives_every_existing_tip_its_one_channel_and_keeps_what_was_exported(db_url: str) -> None:
+    """A tip from before routing was sealed to its one channel: it gets one holder row, exported as it was."""
+    config = alembic_config(db_url)
+    engine = create_engine(db_url)
+    try:
+        command.upgrade(config, "0005")
+        _insert_sample(engine)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE tips SET exported_at = '2026-11-20 10:00:00'"))
+            for seq, exported in ((1, "2026-11-21 10:00:00"), (2, "2026-11-22 10:00:00"), (3, None)):
+                conn.execute(
+                    text("INSERT INTO messages (id, tip_id, seq, kind, state, sealed_by, key_fingerprint, exported_at) "
+                         "VALUES (:id, :tip, :seq, 'followup', 'ready', 'server', 'FP', :exported)"),
+                    {"id": f"{seq}" * 32, "tip": "a" * 32, "seq": seq, "exported": exported},
+                )
+        command.upgrade(config, "0006")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT tip_id, channel_id, position, exported_at, exported_seq FROM tip_channels"))
+            (row,) = [tuple(r) for r in rows]
+        assert row[:3] == ("a" * 32, "default", 0)
+        assert str(row[3]).startswith("2026-11-20 10:00:00") and row[4] == 2  # message 3 is still new to it
+        assert "channel_directories" in inspect(engine).get_table_names()
+        command.downgrade(config, "0005")
+        assert not {"tip_channels", "channel_directories"} & set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT channel_id FROM tips")).scalar() == "default"
+            assert conn.execute(text("SELECT count(*) FROM attachment_chunks")).scalar() == 1
+    finally:
+        engine.dispose()
