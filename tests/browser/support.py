@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import secrets
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,11 +17,12 @@ from click.testing import CliRunner
 from crypto import bundle, messages, payload, receipt_keys
 from crypto.attachments import ContentDigest, open_attachment
 from crypto.errors import TipboxCryptoError
-from crypto.identity import save_identity
+from crypto.identity import ReviewerIdentity, save_identity
 from crypto.signing import public_key_b64
 from review_cli.main import cli as review_cli
 from tests.browser.conftest import LiveServer
 from tests.review_cli.support import PASSPHRASE
+from tests.support import missing_service
 
 PDF_EVIDENCE = b"%PDF-1.4\n" + bytes(range(256)) * 9000  # ~2.2 MiB: several upload chunks
 REPLY_TEXT = "Terima kasih atas laporan Anda.\nDi desa mana tepatnya? <b>tidak tebal</b> & \"kutip\""
@@ -144,3 +147,55 @@ def assert_answers(answers: dict, canary: str) -> None:
     assert answers["how_known"] == "saw"
     assert answers["contact"] == "Signal: +62 000"
     assert answers["contact_consent"] is True
+
+
+# --------------------------------------------------------------------------- channels (test_channels.py)
+
+
+def fill_routed_form(page, canary: str, province: str = "", regency: str = "", category: str = "ANAK-EKO") -> None:
+    """A short tip whose routing answers are the region (and category) given; nothing attached."""
+    page.select_option("#category", category)
+    page.fill("#description", f"Seorang anak dipekerjakan di warung tiap malam. {canary}")
+    if province:
+        page.select_option("#province", province)
+    if regency:
+        page.select_option("#regency", regency)
+
+
+def export_channel(server: LiveServer, tmp_path: Path, channel: str):
+    """``tipbox export --channel CHANNEL`` (every tip of it, not only new ones), verified with the server key."""
+    out = tmp_path / f"export-{channel}-{secrets.token_hex(4)}.tar"
+    try:
+        server.tipbox("export", "--channel", channel, "--out", str(out))
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"tipbox export --channel {channel} failed ({exc.returncode}):\n{exc.stdout}{exc.stderr}")
+    from tipbox.keys import load_server_key
+
+    key = public_key_b64(load_server_key(server.var_dir / "server-signing.key"))
+    return bundle.verify_bundle(out, [key])
+
+
+def review_workspace(tmp_path: Path, identity: ReviewerIdentity, name: str):
+    """A fresh ``tipbox-review`` workspace holding ``identity``; returns ``review(*args) -> CliResult``
+    running the real CLI (passphrase on stdin). The caller checks the exit code."""
+    workspace = tmp_path / f"workspace-{name}-{secrets.token_hex(4)}"
+    workspace.mkdir(mode=0o700)
+    save_identity(identity, workspace / "identity.age", PASSPHRASE)
+
+    def review(*args: str):
+        return CliRunner().invoke(review_cli, ["--workspace", str(workspace), *args], input=PASSPHRASE + "\n")
+
+    return review
+
+
+def stock_age_decrypt(tmp_path: Path, identity: ReviewerIdentity, sealed: bytes) -> subprocess.CompletedProcess[bytes]:
+    """``age -d -i IDENTITY FILE`` with the stock age CLI: the identity as age-keygen writes it (no passphrase)."""
+    age = shutil.which("age")
+    if age is None:
+        missing_service("the stock age CLI is not on PATH (install the Debian package `age`)")
+    work = tmp_path / f"age-{secrets.token_hex(4)}"
+    work.mkdir(mode=0o700)
+    (work / "identity.txt").write_text(identity.to_text())
+    (work / "payload.age").write_bytes(sealed)
+    return subprocess.run([str(age), "-d", "-i", str(work / "identity.txt"), str(work / "payload.age")],
+                          capture_output=True, timeout=60)

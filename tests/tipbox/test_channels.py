@@ -1,7 +1,8 @@
 """``tipbox channels ...`` and ``tipbox reviewers add --channel``: operator side of channels (issue #14).
 
-Routing tips to channels is not wired yet; these tests cover configuration,
-validation, overlap notes and per-channel key manifests, on SQLite and PostgreSQL.
+These tests cover configuration, validation, overlap notes and per-channel key
+manifests, on SQLite and PostgreSQL; tips routed to channels are
+test_channel_routing.py's.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``tipbox channels ...``: the teams tips go to, their public names and scopes.
 
-Thin: validation, overlap notes and re-signing live in tipbox/channels.py so
-the server can reuse them. Routing tips to channels is not wired yet
+Thin: validation, overlap notes and re-signing live in tipbox/channels.py;
+routing tips over the published channels is tipbox/readers.py's
 (docs/channels.md).
 """
 

@@ -28,7 +28,11 @@
     if (chosen && chosen.parentNode.disabled) regency.value = "";
   }
   if (province && regency) {
-    province.addEventListener("change", filterRegencies);
+    province.addEventListener("change", function () {
+      // Choosing "no province" means no region: a kabupaten/kota left chosen would still imply its province.
+      if (!province.value) regency.value = "";
+      filterRegencies();
+    });
     regency.addEventListener("change", function () {
       var chosen = regency.selectedOptions[0];
       if (chosen && chosen.parentNode.tagName === "OPTGROUP" && !province.value) {
@@ -59,15 +63,30 @@
       return null; // NoChannel: nobody could read it; the server refuses such a report too
     }
   }
+  // The same markup as templates/_macros.html readers_list: one team per line.
+  function fillReaders(box, readers) {
+    box.textContent = "";
+    var title = document.createElement("p");
+    title.className = "readers-title";
+    title.textContent = form.dataset.msgReaders;
+    var list = document.createElement("ul");
+    list.className = "reader-names";
+    readers.forEach(function (c) {
+      var item = document.createElement("li");
+      item.textContent = c.name;
+      list.appendChild(item);
+    });
+    box.appendChild(title);
+    box.appendChild(list);
+  }
   function showReaders() {
     if (!readersLine || !Sealer || !Sealer.route) return;
     var routed = currentRoute();
+    if (routed) { fillReaders(readersLine, routed.readers); return; }
     readersLine.textContent = "";
-    if (!routed) { readersLine.textContent = form.dataset.msgNoReaders; return; }
-    readersLine.appendChild(document.createTextNode(form.dataset.msgReaders + " "));
-    var names = document.createElement("strong");
-    names.textContent = routed.readers.map(function (c) { return c.name; }).join(", ");
-    readersLine.appendChild(names);
+    var none = document.createElement("p");
+    none.textContent = form.dataset.msgNoReaders;
+    readersLine.appendChild(none);
   }
   [province, regency, category].forEach(function (el) { if (el) el.addEventListener("change", showReaders); });
   showReaders();
@@ -186,7 +205,7 @@
       var shown = document.getElementById("js-receipt");
       showCode(document.getElementById("js-receipt-code"), receipt);
       var readableBy = document.getElementById("js-readable-by");
-      readableBy.querySelector("strong").textContent = readers.map(function (c) { return c.name; }).join(", ");
+      fillReaders(readableBy, readers);
       readableBy.hidden = false;
       receipt = null;
       shown.hidden = false;
