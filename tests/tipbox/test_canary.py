@@ -53,7 +53,7 @@ from tests.tipbox.leak_scan import (
     scan_rows,
     scan_tree,
 )
-from tests.tipbox.support import post_in_memory
+from tests.tipbox.support import post_in_memory, run_cli
 from tipbox import db
 from tipbox.models import Tip
 
@@ -122,7 +122,11 @@ def _js_tip(client: FlaskClient, canaries: dict[str, str]) -> str:
 
 def _conversation(app: Flask, client: FlaskClient, reviewers: list[ReviewerIdentity],
                   receipts: tuple[str, str], canaries: dict[str, str]) -> None:
-    """Replies to both tips, follow-ups by both paths (the no-JS one with a big attachment)."""
+    """Replies to both tips, follow-ups by both paths (the no-JS one with a big attachment).
+
+    ``reviewers``: every reviewer of every channel holding the tips (a reply is sealed to them all);
+    the first is the lead channel's, who signs.
+    """
     for tip_id, name in zip(_tip_ids_in_order(app), ("description", "place"), strict=True):
         reply = sealed_reply(canaries[name], source_recipient(app, tip_id), reviewers)
         import_file(app, dispositions_file(reviewers[0], replies=[(tip_id, reply)]))
@@ -160,7 +164,7 @@ def _scenario(app: Flask, needles: Needles, reviewers: list[ReviewerIdentity], b
     refused = needles.canary("refused-description")  # a bad region: refused, and kept nowhere
     assert post_in_memory(client, "/", {"csrf_token": csrf_token(client), "description": refused,
                                         "province": "99"}).status_code == 400
-    assert app.test_cli_runner().invoke(args=["export", "--out", str(bundle)]).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["export", "--channel", "default", "--out", str(bundle)]).exit_code == 0
     return nojs_id
 
 
@@ -182,6 +186,14 @@ def _report(found: list[Leak]) -> str:
 def test_no_canary_at_rest(store: Store, tmp_path: Path, reviewers: list[ReviewerIdentity],
                            monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     app = make_app(tmp_path / "var", store.url, reviewers)
+    # Two channels hold every tip (the catch-all leads, a coordinating desk reads along): routing,
+    # holders, the directory and per-channel export run through the scan too.
+    desk = ReviewerIdentity.generate()
+    run_cli(app, "channels", "add", "nasional", "--name-id", "Koordinator nasional", "--name-en", "National desk",
+            "--coordinating")
+    run_cli(app, "reviewers", "add", "desk", desk.recipient, "--signing-key", desk.signing_public_key,
+            "--channel", "nasional")
+    readers = [*reviewers, desk]
     if store.postgres:
         prepare_postgres(store.url)
     temp = tmp_path / "tmp"  # anything the process spools through tempfile lands here, and is scanned
@@ -190,9 +202,9 @@ def test_no_canary_at_rest(store: Store, tmp_path: Path, reviewers: list[Reviewe
     monkeypatch.setenv("TMPDIR", str(temp))
     needles = Needles()
     with every_log_to(tmp_path / "all.log"), FileWatch() as watch:
-        nojs_id = _scenario(app, needles, reviewers, tmp_path / "bundle.tar")
+        nojs_id = _scenario(app, needles, readers, tmp_path / "bundle.tar")
         logging.getLogger("tipbox.intake.service").debug(LOG_SENTINEL)  # the capture reaches the app's loggers
-    _went_through_the_server(app, nojs_id, needles, reviewers)
+    _went_through_the_server(app, nojs_id, needles, [desk])
     app.extensions["tipbox.engine"].dispose()
     out, err = capfdbinary.readouterr()
 
