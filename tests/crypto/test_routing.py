@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from crypto.errors import NoChannel, RoutingError, TipboxCryptoError
 from crypto.routing import Channel, Place, Route, Scope, check_channels, place, route, specificity
+from crypto.routing import outcomes as routing_outcomes
 from crypto.vectors.generate import routing_vectors
 from crypto.vocabulary import Category, codes
 from tests.support import load_vectors
@@ -195,3 +196,29 @@ def test_route_properties(channels: list[Channel], tip: tuple[str | None, str | 
             assert level <= lead_level
             assert level < lead_level or c.id >= result.lead.id
     assert route(list(reversed(channels)), *tip) == result
+
+
+# --- outcomes: what a server accepts from a page (FORMAT.md §14.1) ------------------------------
+
+
+def test_outcomes_of_the_seed_set() -> None:
+    """Exactly the readers some answer gives: Blitar's three, East Java's two, Bengkulu's, the catch-all's, and the
+    online desk's (ANAK-DARING with no region, or in a province nobody else covers)."""
+    seed = channels_of({"channels": "seed"})
+    assert routing_outcomes(seed) == {
+        ("blitar-kota", "jatim-uptd-ppa", "nasional"),
+        ("jatim-uptd-ppa", "nasional"),
+        ("bengkulu-tengah", "nasional"),
+        ("umum", "nasional"),
+        ("anak-daring", "nasional"),
+    }
+
+
+@settings(max_examples=25, deadline=None)
+@given(channel_sets(), tips())
+def test_every_route_is_an_outcome(channels: list[Channel], tip: tuple[str | None, str | None, str | None]) -> None:
+    try:
+        readers = tuple(c.id for c in route(channels, *tip).readers)
+    except NoChannel:
+        return
+    assert readers in routing_outcomes(channels)
