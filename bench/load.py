@@ -3,6 +3,7 @@
     python bench/load.py                          # about a minute on a small machine
     python bench/load.py --small 40 --attachments 10 --clients 4    # smoke run
     python bench/load.py --slow-clients 64        # instead: through docs/deploy/'s nginx, with/without slow clients
+    python bench/load.py --channels 10 --channel-reviewers 3   # instead: 1 channel against 10, tips routed per tip
 
 Concurrent browser-like clients submit tips that were sealed beforehand with
 crypto/ (exactly what the browser sealer produces: a Padmé-padded age payload
@@ -25,6 +26,11 @@ settings and the same PostgreSQL, and prints:
 Rate limits stay on (Redis storage) but are raised so that they do not throttle
 the run. The database is a fresh ``tipbox_bench`` on the local PostgreSQL
 (``--database-url`` to choose another); Redis uses database 14.
+
+With ``--channels N`` it runs the same load against a one-channel server and
+an N-channel one side by side, each tip routed as the page routes it
+(:func:`channel_benchmark`), and also checks that every stored tip is held
+(tip_channels) by exactly the channels its client routed it to.
 
 tests/load/test_faults.py reuses the client, the runner and the checks while
 it kills workers and restarts PostgreSQL and Redis under load.
@@ -649,13 +655,15 @@ def check_database(database_url: str, outcomes: list[Outcome]) -> Check:
                 for outcome in routed:
                     rows = sorted(held.get(outcome.tip_id or "", []))
                     stored_route = tuple(c for _, c in rows)
-                    if stored_route != outcome.tip.channels or [p for p, _ in rows] != list(range(len(rows))):
+                    lead = ready[outcome.tip_id or ""].channel_id
+                    if (stored_route != outcome.tip.channels or [p for p, _ in rows] != list(range(len(rows)))
+                            or lead != outcome.tip.channels[0]):
                         wrong += 1
                         if wrong <= 5:
-                            check.problems.append(f"tip {str(outcome.tip_id)[:8]}: tip_channels {rows}, "
+                            check.problems.append(f"tip {str(outcome.tip_id)[:8]}: tip_channels {rows}, lead {lead}, "
                                                   f"routed to {list(outcome.tip.channels)}")
                 check.routes = (f"checked: {len(routed) - wrong}/{len(routed)} acknowledged routed tips have "
-                                f"tip_channels rows equal to the route the client chose")
+                                f"tip_channels rows (and lead) equal to the route the client chose")
             if "audit_events" in inspect(engine).get_table_names():
                 from tipbox.audit.models import AuditEvent
 
@@ -963,8 +971,12 @@ def channel_benchmark(args: argparse.Namespace) -> int:
     form.js routes, names its readers when it opens its upload and is sealed
     to their reviewers; both servers' tips go through this same path (the
     single server's route is always ``default``). Sealing happens before the
-    clock, per route. Runs alternate single, channels, channels, single
-    (``--rounds`` times) so that drift hits both alike.
+    clock, per route. Each of ``--rounds`` rounds runs the small tips on
+    both servers, then the tips with attachments, the first server
+    alternating round by round, so that drift hits both alike; the ratio is
+    printed pooled (all runs) and round by round (median and range).
+    ``--database-url`` is the single server's; the channels server always
+    gets a fresh ``tipbox_bench_channels`` on the local PostgreSQL.
     """
     import random
     import shutil
@@ -1004,11 +1016,14 @@ def channel_benchmark(args: argparse.Namespace) -> int:
         for key, server in servers.items():  # warm up: imports, connection pools, the outcomes cache
             run_load(server.url, tips[key, "small"][: args.clients], args.clients, "", chunk)
         conditions = {(key, size): Condition(f"{key}, {size}") for key in servers for size in ("small", "large")}
-        for key in ("single", "channels", "channels", "single") * args.rounds:
+        print(f"{args.rounds} rounds, each: small tips on both servers, then tips with attachments on both; "
+              f"the first server alternates round by round", flush=True)
+        for n in range(args.rounds):
             for size in ("small", "large"):
-                if tips[key, size]:
-                    conditions[key, size].runs.append(
-                        run_load(servers[key].url, tips[key, size], args.clients, "", chunk))
+                for key in ("single", "channels") if n % 2 == 0 else ("channels", "single"):
+                    if tips[key, size]:
+                        conditions[key, size].runs.append(
+                            run_load(servers[key].url, tips[key, size], args.clients, "", chunk))
     finally:
         for server in servers.values():
             server.stop()
@@ -1016,17 +1031,22 @@ def channel_benchmark(args: argparse.Namespace) -> int:
     print()
     print(f"gunicorn {args.workers} workers x {servers['single'].env.get('TIPBOX_THREADS', '4')} threads, "
           f"{args.clients} clients, {os.cpu_count()} cores, PostgreSQL + Redis on loopback; "
-          f"{4 * args.rounds} runs alternated (single, channels, channels, single)")
+          f"{args.rounds} rounds of a run on each server, alternately single or channels first")
     print(f"single: 1 channel x {args.channel_reviewers} reviewers; channels: {args.channels} channels x "
           f"{args.channel_reviewers} reviewers")
     print(f"{'':40}{'tips/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99 tip ms':>12}  (per request; per tip)")
     for condition in conditions.values():
         if condition.runs:
             print(condition.row())
+    for condition in conditions.values():
+        if condition.runs:
+            print(f"  {condition.label} tips/s run by run: " + ", ".join(f"{r.rate:.1f}" for r in condition.runs))
     for size in ("small", "large"):
         single, many = conditions["single", size], conditions["channels", size]
         if single.runs and many.runs:
-            print(f"{size} tips, channels / single: throughput {many.rate / single.rate:.2f}x, "
+            pairs = sorted(b.rate / a.rate for a, b in zip(single.runs, many.runs, strict=True) if a.rate)
+            print(f"{size} tips, channels / single: throughput {many.rate / single.rate:.2f}x "
+                  f"(round by round: median {percentile(pairs, 50):.2f}x, {pairs[0]:.2f}x to {pairs[-1]:.2f}x), "
                   f"p99 request {many.p99_request() / single.p99_request():.2f}x, "
                   f"p99 submission {many.p99_submission() / single.p99_submission():.2f}x")
 
@@ -1064,7 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=None,
                         help="tips without attachments (default 300; with --channels 150 per run)")
     parser.add_argument("--attachments", type=int, default=None,
-                        help="tips with attachments (default 60; with --channels 20 per run)")
+                        help="tips with attachments (default 60; with --channels 30 per run)")
     parser.add_argument("--files", type=int, default=2, help="attachments per such tip (default 2)")
     parser.add_argument("--attachment-kib", type=int, default=192, help="size of each attachment (default 192 KiB)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
@@ -1075,8 +1095,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
                         help="instead: normal clients through the documented nginx + gunicorn, with and without N "
                              "slow clients (POST / trickled one byte every 2 s); --small tips per run")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="with --slow-clients: rounds of 6 runs; with --channels: of 4 (default 2)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="with --slow-clients: rounds of 6 runs (default 2); with --channels: rounds of a run "
+                             "on each server (default 6)")
     parser.add_argument("--channels", type=int, default=0, metavar="N",
                         help="instead: the same load against a one-channel server and an N-channel one (a catch-all,"
                              " a coordinating national desk, N-2 provincial channels), tips routed as the page does")
@@ -1088,7 +1109,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.small is None:
         args.small = 150 if channels_mode else 300
     if args.attachments is None:
-        args.attachments = 20 if channels_mode else 60
+        args.attachments = 30 if channels_mode else 60
+    if args.rounds is None:
+        args.rounds = 6 if channels_mode and not args.slow_clients else 2
     if args.slow_clients:
         return slow_client_benchmark(args)
     if channels_mode:
