@@ -40,6 +40,8 @@ EVENTS = frozenset(
         "tip.purged",
         "tip.followup",
         "tip.reply",
+        "tip.forwarded",
+        "tip.resealed",
         "policy.changed",
         "reviewer.added",
         "reviewer.removed",
@@ -287,6 +289,10 @@ class _Replayer:
             life.state = "purged"
         elif event == "tip.exported":
             life.exported = life.exported or when
+        elif event == "tip.forwarded":
+            to = data.get("to")
+            if isinstance(to, str) and to not in life.channels:
+                life.channels = (to, *life.channels) if data.get("lead") is True else (*life.channels, to)
         elif event == "tip.closed":
             life.closed = when
         elif event == "tip.status":

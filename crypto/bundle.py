@@ -16,21 +16,18 @@ signs the body mapping it is given, exactly as given, once it parses.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
-import tarfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 import nacl.signing
 
-from . import key_manifest, strict_json
+from . import archive, key_manifest, strict_json
 from .audit import Policy
 from .documents import FrozenJSON, JSONDocument, JSONObject, frozen_members, thawed
-from .errors import BundleInvalid, MalformedDocument, MalformedJSON
+from .errors import MalformedDocument, MalformedJSON
 from .routing import CHANNEL_ID
 from .signing import CONTEXT_EXPORT_MANIFEST, canonical_json, sign_document, verify_document
 from .vocabulary import TIP_SEALERS, MessageKind, SealedBy, codes
@@ -351,24 +348,13 @@ def validate_body(body: object) -> BundleManifest:
 # --- writing -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BundleFile:
-    """One age file to put in a bundle; ``open`` is called once, when written."""
-
-    path: str
-    size: int
-    sha256: str
-    open: Callable[[], IO[bytes]]
+# Bundles are signed archives (crypto/archive.py); its errors say "bundle" and "manifest".
+WORDS = archive.Words("bundle", "manifest")
+BundleFile = archive.ArchiveFile
 
 
-def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mtime = 0
-    info.mode = 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
+def _listed(manifest: BundleManifest) -> dict[str, tuple[int, str]]:
+    return {e.path: (e.size, e.sha256) for e in manifest.files()}
 
 
 def write_bundle(
@@ -380,17 +366,7 @@ def write_bundle(
     """Write a signed bundle; ``files`` must match the manifest, in order. The body is signed as given."""
     manifest = body if isinstance(body, BundleManifest) else validate_body(body)
     signed = canonical_json(sign_document(dict(body), CONTEXT_EXPORT_MANIFEST, key))
-    expected = {e.path: e for e in manifest.files()}
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
-        tar.addfile(_tarinfo(MANIFEST, len(signed)), io.BytesIO(signed))
-        for file in files:
-            entry = expected.pop(file.path, None)
-            if entry is None or entry.size != file.size or entry.sha256 != file.sha256:
-                raise BundleInvalid("file does not match the manifest being written")
-            with file.open() as handle:
-                tar.addfile(_tarinfo(file.path, file.size), handle)
-    if expected:
-        raise BundleInvalid("manifest lists files that were not written")
+    archive.write_archive(out, (MANIFEST, signed), files, _listed(manifest), WORDS)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -409,35 +385,15 @@ class VerifiedBundle:
 
     def open_member(self, member: str) -> bytes:
         """Read one verified member (small files: payloads, messages)."""
-        with tarfile.open(self.path, mode="r:") as tar:
-            handle = tar.extractfile(member)
-            if handle is None:
-                raise BundleInvalid("member missing")
-            return handle.read()
+        return archive.read_member(self.path, member)
 
     def copy_member(self, member: str, dst: BinaryIO) -> None:
-        with tarfile.open(self.path, mode="r:") as tar:
-            handle = tar.extractfile(member)
-            if handle is None:
-                raise BundleInvalid("member missing")
-            while chunk := handle.read(_READ):
-                dst.write(chunk)
+        archive.copy_member(self.path, member, dst)
 
 
 def read_manifest(path: Path, trusted_keys: Collection[str] | None) -> tuple[BundleManifest, str]:
     """Return (verified manifest, signer key) from a bundle's first member."""
-    try:
-        with tarfile.open(path, mode="r:") as tar:
-            first = tar.next()
-            if first is None or first.name != MANIFEST or not first.isfile():
-                raise BundleInvalid("bundle does not start with manifest.json")
-            if first.size > MAX_MANIFEST_BYTES:
-                raise BundleInvalid("manifest too large")
-            handle = tar.extractfile(first)
-            assert handle is not None
-            raw = handle.read()
-    except (tarfile.TarError, EOFError) as exc:
-        raise BundleInvalid(f"not a readable bundle ({type(exc).__name__})") from None
+    raw = archive.read_first(path, MANIFEST, MAX_MANIFEST_BYTES, WORDS)
     try:
         document = strict_json.loads(raw)
     except MalformedJSON:
@@ -450,27 +406,7 @@ def read_manifest(path: Path, trusted_keys: Collection[str] | None) -> tuple[Bun
 def verify_bundle(path: Path, trusted_keys: Collection[str] | None) -> VerifiedBundle:
     """Check signature, then every member's presence, size and SHA-256."""
     manifest, signer = read_manifest(path, trusted_keys)
-    expected = {e.path: e for e in manifest.files()}
-    try:
-        with tarfile.open(path, mode="r:") as tar:
-            tar.next()  # manifest, already verified
-            while (member := tar.next()) is not None:
-                entry = expected.pop(member.name, None)
-                if entry is None or not member.isfile():
-                    raise BundleInvalid("bundle holds a file its manifest does not list")
-                if member.size != entry.size:
-                    raise BundleInvalid("a file's size differs from the manifest")
-                handle = tar.extractfile(member)
-                assert handle is not None
-                digest = hashlib.sha256()
-                while chunk := handle.read(_READ):
-                    digest.update(chunk)
-                if digest.hexdigest() != entry.sha256:
-                    raise BundleInvalid("a file's SHA-256 differs from the manifest")
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise BundleInvalid(f"bundle is truncated or corrupted ({type(exc).__name__})") from None
-    if expected:
-        raise BundleInvalid("bundle is missing files its manifest lists")
+    archive.verify_members(path, _listed(manifest), WORDS)
     return VerifiedBundle(Path(path), manifest, signer)
 
 

@@ -31,6 +31,7 @@ import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -43,7 +44,7 @@ from crypto.errors import MalformedDispositions, MalformedJSON, TipboxCryptoErro
 from crypto.identity import recipient_fingerprint
 from crypto.signing import CONTEXT_DISPOSITIONS, verify_document
 
-from . import readers
+from . import handover, readers
 from .intake.service import receive_message
 from .models import TIP_READY, TIP_UPLOADING, DispositionImport, Message, Reviewer, Tip, TipChannel
 
@@ -68,6 +69,8 @@ class ImportResult:
     replies: int = 0
     replies_unchanged: int = 0  # sent again with the same bytes: already on the status page
     by_status: dict[str, int] = field(default_factory=dict)
+    forwarded: int = 0
+    resealed: int = 0
 
 
 def _utcnow() -> datetime:
@@ -95,8 +98,16 @@ def import_dispositions(
     max_hold_days: int = Policy().max_hold_days,
     now: datetime | None = None,
     record_event: EventSink | None = None,
+    package: Path | None = None,
+    chunk_bytes: int = 1024 * 1024,
 ) -> ImportResult:
-    """Verify and apply a dispositions file in ``db``'s transaction (the caller commits)."""
+    """Verify and apply a dispositions file in ``db``'s transaction (the caller commits).
+
+    ``data`` is the signed document; ``package``, the dispositions package
+    (FORMAT.md §10.2) it came in, which carries the re-sealed parts of its
+    forwards and reseals (tipbox/handover.py). After a commit that replaced
+    ciphertext (``result.forwarded`` or ``result.resealed``), scrub freed space.
+    """
     now = now or _utcnow()
     if len(data) > MAX_FILE_BYTES:
         raise DispositionError("the dispositions file is too large")
@@ -125,7 +136,8 @@ def import_dispositions(
         raise DispositionError(str(exc)) from None
     created, entries = parsed.created, parsed.entries
 
-    ids = list(dict.fromkeys([e.tip_id for e in entries] + [r.tip_id for r in parsed.replies]))
+    handed = [h.tip_id for h in (*parsed.forwards, *parsed.reseals)]
+    ids = list(dict.fromkeys([e.tip_id for e in entries] + [r.tip_id for r in parsed.replies] + handed))
     tips = (
         {
             t.id: t
@@ -147,7 +159,11 @@ def import_dispositions(
         raise DispositionError(
             f"{len(unknown)} entries name tips this server does not hold (e.g. {unknown[0][:8]}); nothing was applied"
         )
-    _check_lead(tips.values(), channels)
+    _check_lead([t for t in tips.values() if t.id in decided(parsed)], channels)
+    try:
+        planned = handover.plan(db, parsed, tips, channels, purged, package)
+    except handover.HandoverError as exc:
+        raise DispositionError(str(exc)) from None
     previous_ids = {t.disposition_id for t in tips.values() if t.disposition_id}
     previous = (
         {d.id: d.created for d in db.scalars(select(DispositionImport).where(DispositionImport.id.in_(previous_ids)))}
@@ -210,8 +226,10 @@ def import_dispositions(
             result.replies_unchanged += 1
             continue
         tip = tips[reply.tip_id]
+        readers.remember(db, keys[tip.id])
         publish_reply(db, tip, reply, record.id, keys[tip.id].fingerprint)
         result.replies += 1
+    result.forwarded, result.resealed = handover.apply(db, planned, package, channels, chunk_bytes, emit)
     record.applied_count = result.applied
     emit(
         db,
@@ -224,10 +242,17 @@ def import_dispositions(
             "entries": len(entries),
             "applied": result.applied,
             "replies": result.replies,
+            "forwarded": result.forwarded,
+            "resealed": result.resealed,
         },
     )
     db.flush()
     return result
+
+
+def decided(parsed: Body) -> set[str]:
+    """Tips whose status, hold, closure or replies the file sets: the lead channel's to decide."""
+    return {e.tip_id for e in parsed.entries} | {r.tip_id for r in parsed.replies}
 
 
 def _check_lead(tips: Iterable[Tip], channels: set[str]) -> None:

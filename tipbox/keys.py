@@ -80,6 +80,14 @@ def active_reviewers(db: Session, channel_id: str = DEFAULT_CHANNEL) -> list[Rev
     )
 
 
+def removed_reviewers(db: Session, channel_id: str = DEFAULT_CHANNEL) -> list[Reviewer]:
+    """Reviewers who left the channel (and are not back): their keys may still open stored tips."""
+    active = {r.recipient for r in active_reviewers(db, channel_id)}
+    rows = db.scalars(select(Reviewer).where(Reviewer.channel_id == channel_id, Reviewer.removed_at.is_not(None))
+                      .order_by(Reviewer.recipient))
+    return [r for r in rows if r.recipient not in active]
+
+
 def issue_manifest(db: Session, key: nacl.signing.SigningKey, channel_id: str = DEFAULT_CHANNEL) -> KeyManifest:
     reviewers = active_reviewers(db, channel_id)
     now = clock.utcnow().replace(microsecond=0)

@@ -107,6 +107,21 @@ class ChannelDirectory(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class RecipientSet(Base):
+    """Which public recipients a key fingerprint stands for: every set anything stored was sealed to.
+
+    Tips and messages keep only the fingerprint of the recipients they were
+    sealed to; this table turns it back into recipients, so an operator can
+    see which stored tips a removed reviewer's key still opens (``tipbox
+    reviewers list``) until they are re-sealed. Recipients are public keys.
+    """
+
+    __tablename__ = "recipient_sets"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recipients: Mapped[str] = mapped_column(Text)  # sorted, one per line
+
+
 class Tip(Base):
     __tablename__ = "tips"
 

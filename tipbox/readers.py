@@ -22,12 +22,14 @@ from typing import Any
 
 import nacl.signing
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crypto import key_manifest, routing
 
 from . import clock
-from .models import ChannelDirectory, KeyManifest, Tip, TipChannel
+from .models import TIP_READY, ChannelDirectory, KeyManifest, Message, RecipientSet, Tip, TipChannel
 
 
 class NotRoutable(ValueError):
@@ -167,6 +169,48 @@ def keys_for(db: Session, channel_ids: Sequence[str]) -> ReaderKeys:
         recipients.update(channels[channel_id].recipients)
     ordered = tuple(sorted(recipients))
     return ReaderKeys(tuple(channel_ids), ordered, key_manifest.recipients_fingerprint(ordered))
+
+
+def remember(db: Session, keys: ReaderKeys) -> None:
+    """Keep the recipients behind ``keys.fingerprint`` (what something is being sealed to); a no-op if known.
+
+    INSERT ... ON CONFLICT DO NOTHING: two requests sealing to the same new
+    set at once must not fail on the primary key.
+    """
+    if db.get(RecipientSet, keys.fingerprint) is not None:
+        return
+    dialect = db.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.execute(insert(RecipientSet).values(fingerprint=keys.fingerprint, recipients="\n".join(keys.recipients))
+               .on_conflict_do_nothing(index_elements=["fingerprint"]))
+
+
+def sealed_to(db: Session, fingerprints: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Fingerprint -> the recipients it stands for (unknown fingerprints are left out)."""
+    wanted = set(fingerprints)
+    if not wanted:
+        return {}
+    rows = db.scalars(select(RecipientSet).where(RecipientSet.fingerprint.in_(wanted)))
+    return {row.fingerprint: frozenset(row.recipients.split("\n")) for row in rows}
+
+
+def stored_tips_by_recipient(db: Session) -> dict[str, int]:
+    """Recipient -> how many stored tips have a part (payload, attachment, message) sealed to it.
+
+    What a removed reviewer's key still opens on the server: non-zero means a
+    reseal (``tipbox-review reseal``) is due. Attachments share their tip's or
+    message's keys (they are checked against the same set), so payloads and
+    messages are enough.
+    """
+    parts = db.execute(select(Tip.id, Tip.key_fingerprint).where(Tip.state == TIP_READY)).all()
+    parts += db.execute(
+        select(Message.tip_id, Message.key_fingerprint).where(Message.state == TIP_READY)).all()
+    sets = sealed_to(db, {fingerprint for _, fingerprint in parts})
+    tips: dict[str, set[str]] = {}
+    for tip_id, fingerprint in parts:
+        for recipient in sets.get(fingerprint, ()):
+            tips.setdefault(recipient, set()).add(tip_id)
+    return {recipient: len(ids) for recipient, ids in tips.items()}
 
 
 def tip_keys(db: Session, tip: Tip) -> ReaderKeys:

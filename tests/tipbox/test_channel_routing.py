@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import os
+import re
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,19 +30,12 @@ from crypto.identity import ReviewerIdentity
 from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, public_key_b64, sign_document
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.conftest import receipt_of
+from tests.tipbox.network import BENGKULU, BLITAR, JATIM, NASIONAL, NETWORK, UMUM, seed_network
 from tests.tipbox.support import post_report_form, run_cli
 from tipbox import db
 from tipbox.audit.models import AuditEvent
 from tipbox.keys import load_server_key
 from tipbox.models import ChannelDirectory, Tip, TipChannel
-
-BLITAR, JATIM, BENGKULU, NASIONAL, UMUM = "blitar-kota", "jatim-uptd-ppa", "bengkulu-tengah", "nasional", "default"
-NETWORK = [
-    (BLITAR, "Satgas PPA Kota Blitar", "Child protection task force, Kota Blitar", ["--region", "35.72"]),
-    (JATIM, "UPTD PPA Jawa Timur", "UPTD PPA East Java", ["--region", "35", "--coordinating"]),
-    (BENGKULU, "Imigrasi Bengkulu Tengah", "Immigration, Bengkulu Tengah", ["--region", "17.09"]),
-    (NASIONAL, "Koordinator nasional", "National coordinators", ["--coordinating"]),
-]
 
 
 @pytest.fixture
@@ -52,14 +46,7 @@ def reviewers() -> list[ReviewerIdentity]:
 @pytest.fixture
 def network(app: Flask, reviewers: list[ReviewerIdentity]) -> dict[str, ReviewerIdentity]:
     """The seed channels, one reviewer each: channel id -> that reviewer's identity."""
-    run_cli(app, "channels", "update", UMUM, "--name-id", "Tim umum", "--name-en", "General team")
-    identities = {UMUM: reviewers[0]}
-    for channel_id, name_id, name_en, scope in NETWORK:
-        run_cli(app, "channels", "add", channel_id, "--name-id", name_id, "--name-en", name_en, *scope)
-        identities[channel_id] = ReviewerIdentity.generate()
-        run_cli(app, "reviewers", "add", f"r-{channel_id}", identities[channel_id].recipient,
-                "--signing-key", identities[channel_id].signing_public_key, "--channel", channel_id)
-    return identities
+    return seed_network(app, reviewers[0])
 
 
 def _holders(app: Flask, tip_id: str) -> list[str]:
@@ -101,7 +88,10 @@ def test_no_js_tip_from_kota_blitar_is_sealed_to_blitar_east_java_and_the_nation
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert receipt_of(text)
-    assert "Satgas PPA Kota Blitar, UPTD PPA Jawa Timur, Koordinator nasional" in text
+    listed = re.search(r'id="readable-by">(.*?)</div>', text, re.S)
+    assert listed is not None
+    assert re.findall(r"<li>(.*?)</li>", listed.group(1)) == [
+        "Satgas PPA Kota Blitar", "UPTD PPA Jawa Timur", "Koordinator nasional"]
     tip = _only_tip(app)
     assert _holders(app, tip.id) == [BLITAR, JATIM, NASIONAL]
     assert tip.channel_id == BLITAR

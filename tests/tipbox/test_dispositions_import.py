@@ -144,7 +144,7 @@ def test_server_refuses_without_applying_anything(
             reviewers[0], [{"tip_id": a, "status": "closed"}, {"tip_id": a, "status": "new"}]
         ),
         "unexpected or missing members ": _signed(reviewers[0], [], extra=1),
-        "unknown dispositions version": _signed(reviewers[0], [], v=3),
+        "unknown dispositions version": _signed(reviewers[0], [], v=4),
         "signature verification failed": json.dumps(
             {
                 **json.loads(_signed(reviewers[0], [{"tip_id": a, "status": "closed"}])),

@@ -38,6 +38,7 @@ from ..keys import (
     ensure_server_key,
     load_server_key,
     remove_reviewer,
+    removed_reviewers,
     write_secret_file,
 )
 from . import demo
@@ -133,11 +134,23 @@ def reviewers_remove(reviewer: str, channel_id: str) -> None:
 @click.option("--channel", "channel_id", default=DEFAULT_CHANNEL, show_default=True, help="The channel to list.")
 @with_appcontext
 def reviewers_list(channel_id: str) -> None:
-    """List a channel's active reviewers and its current key manifest fingerprint."""
+    """List a channel's reviewers, how many stored tips each one's key opens, and the key manifest fingerprint.
+
+    A removed reviewer whose key still opens stored tips is listed too: until
+    a remaining reviewer re-seals them (``tipbox-review reseal``), the server
+    keeps ciphertext that key can open.
+    """
     session = db.session()
+    opens = readers.stored_tips_by_recipient(session)
     click.echo(f"channel: {channel_id}")
     for reviewer in active_reviewers(session, channel_id):
-        click.echo(f"{reviewer.label}\t{reviewer.recipient}\t{recipient_fingerprint(reviewer.recipient)}")
+        click.echo(f"{reviewer.label}\t{reviewer.recipient}\t{recipient_fingerprint(reviewer.recipient)}\t"
+                   f"opens {counted(opens.get(reviewer.recipient, 0), 'stored tip')}")
+    for reviewer in removed_reviewers(session, channel_id):
+        if opens.get(reviewer.recipient):
+            click.echo(f"removed: {reviewer.label}\t{reviewer.recipient}\tstill opens "
+                       f"{counted(opens[reviewer.recipient], 'stored tip')}: re-seal them "
+                       f"(tipbox-review reseal --channel {channel_id})")
     manifest = current_manifest(session, channel_id)
     click.echo(f"key manifest fingerprint: {manifest.fingerprint if manifest else '(none: add a reviewer)'}")
 

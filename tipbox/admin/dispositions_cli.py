@@ -12,10 +12,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from crypto.dispositions import is_package, read_package_document
 from crypto.errors import TipboxCryptoError
 
 from .. import db
 from ..dispositions import MAX_FILE_BYTES, DispositionError, import_dispositions
+from ..retention.purge import scrub
 from .words import counted
 
 
@@ -29,14 +31,24 @@ def dispositions_group() -> None:
 @with_appcontext
 def import_command(file: Path) -> None:
     """Verify FILE against the active reviewers' signing keys and apply it (all or nothing)."""
-    max_hold_days = current_app.extensions["tipbox.config"].retention.max_hold_days
-    with file.open("rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
+    config = current_app.extensions["tipbox.config"]
+    package = file if is_package(file) else None
     try:
+        if package is not None:
+            data = read_package_document(package)
+        else:
+            with file.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
         with db.transaction() as session:
-            result = import_dispositions(session, data, max_hold_days=max_hold_days, record_event=_audit_sink())
+            result = import_dispositions(
+                session, data, max_hold_days=config.retention.max_hold_days, record_event=_audit_sink(),
+                package=package, chunk_bytes=config.limits.upload_chunk_bytes,
+            )
     except (DispositionError, TipboxCryptoError) as exc:
         raise click.ClickException(f"dispositions refused: {exc}") from None
+    if result.forwarded or result.resealed:
+        # The replaced ciphertext must be gone from the database files too, as after a purge.
+        scrub(db.engine())
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(result.by_status.items())) or "none"
     click.echo(
         f"imported dispositions {result.file_id} from reviewer {result.reviewer_label}: "
@@ -44,6 +56,8 @@ def import_command(file: Path) -> None:
         f"{result.unchanged} unchanged, {result.stale} older than the tip's last disposition, "
         f"{result.purged} for tips already purged; {counted(result.replies, 'reply', 'replies')} published"
         + (f" ({result.replies_unchanged} already published before)" if result.replies_unchanged else "")
+        + (f"; {counted(result.forwarded, 'tip')} forwarded, {counted(result.resealed, 'tip')} re-sealed"
+           if result.forwarded or result.resealed else "")
     )
 
 

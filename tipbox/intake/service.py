@@ -99,9 +99,11 @@ class Target:
 def _keys(db: Session, channel_ids: Sequence[str]) -> readers.ReaderKeys:
     """The current keys of these channels; 503 if one of them has lost its reviewers meanwhile."""
     try:
-        return readers.keys_for(db, channel_ids)
+        keys = readers.keys_for(db, channel_ids)
     except readers.NotRoutable:
         raise IntakeError("no_reviewers", 503) from None
+    readers.remember(db, keys)
+    return keys
 
 
 def routed(db: Session, province: str | None, regency: str | None, category: str | None) -> tuple[str, ...]:
