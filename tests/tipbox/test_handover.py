@@ -154,8 +154,8 @@ def test_a_forward_with_the_lead_hands_status_to_the_target(
         assert db.session().get(Tip, tip_id).channel_id == BENGKULU
 
 
-@pytest.mark.parametrize("fault", ["not-a-holder", "replay", "partial", "lead-only-keys", "other-content",
-                                    "already-holds", "lead-by-reader"])
+@pytest.mark.parametrize("fault", ["not-a-holder", "replay", "partial", "part-left-out", "lead-only-keys",
+                                    "other-content", "already-holds", "lead-by-reader"])
 def test_a_bad_forward_applies_nothing(
     app: Flask, client: FlaskClient, network: dict[str, ReviewerIdentity], tmp_path: Path, fault: str
 ) -> None:
@@ -177,6 +177,9 @@ def test_a_bad_forward_applies_nothing(
         path = _forward(app, tmp_path, network, tip_id, BENGKULU, leave_out=f"forwards/{tip_id}/payload.age")
         expected = "missing files"
         assert tip.attachments  # the package lists them all; only the payload is left out
+    elif fault == "part-left-out":
+        path = _forward_without_an_attachment(app, tmp_path, network, tip_id)
+        expected = "must carry every stored part of it (4), and only those (3 sent)"
     elif fault == "lead-only-keys":
         path = _forward(app, tmp_path, network, tip_id, BENGKULU, recipients=[network[BENGKULU].recipient])
         expected = "not sealed the tipbox way to the 4 recipients"
@@ -205,6 +208,18 @@ def _forward_as(app: Flask, tmp_path: Path, network: dict[str, ReviewerIdentity]
     keys = sorted({*tip.reviewers, network[BENGKULU].recipient})
     parts = resealed_parts(verified, tip, network[reader], keys, "forwards", tip.source_recipient)
     return package(tmp_path / "forged.tar", network[signer], [(Handover(tip_id, tuple(parts), BENGKULU), parts)])
+
+
+def _forward_without_an_attachment(app: Flask, tmp_path: Path, network: dict[str, ReviewerIdentity],
+                                   tip_id: str) -> Path:
+    """A well-formed package whose forward leaves one stored attachment out (it would stay sealed to the old keys)."""
+    verified = _export(app, tmp_path, BLITAR)
+    (tip,) = verified.manifest.tips
+    assert tip.reviewers is not None
+    keys = sorted({*tip.reviewers, network[BENGKULU].recipient})
+    parts = resealed_parts(verified, tip, network[BLITAR], keys, "forwards", tip.source_recipient)
+    kept = dict(list(parts.items())[:1] + list(parts.items())[2:])  # drop the tip's own attachment
+    return package(tmp_path / "short.tar", network[BLITAR], [(Handover(tip_id, tuple(kept), BENGKULU), kept)])
 
 
 def _forward_other_content(app: Flask, tmp_path: Path, network: dict[str, ReviewerIdentity], tip_id: str) -> Path:
