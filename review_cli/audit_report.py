@@ -45,6 +45,19 @@ def verify_file(path: Path, server_key: str | None, policy: audit.Policy | None,
         return audit.verify(handle, [server_key] if server_key else None, policy=policy, at=at)
 
 
+def _channel_rows(report: audit.Report) -> str:
+    """One row per channel holding tips (lead or reader): its tips, their states, the violations touching them."""
+    violations = report.violations_by_channel()
+    rows = []
+    for channel, states in report.counts_by_channel().items():
+        summary = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+        rows.append(
+            f"<tr><td>{html.escape(channel)}</td><td>{sum(states.values())}</td>"
+            f"<td>{violations.get(channel, 0)}</td><td>{html.escape(summary)}</td></tr>"
+        )
+    return "".join(rows)
+
+
 def html_report(report: audit.Report, source: str) -> str:
     """A self-contained page an auditor can file (no scripts, no external resources)."""
     rows = "".join(
@@ -53,6 +66,7 @@ def html_report(report: audit.Report, source: str) -> str:
         for v in report.violations
     )
     counts = "".join(f"<li>{html.escape(k)}: {n}</li>" for k, n in sorted(report.counts().items()))
+    channels = _channel_rows(report)
     verdict = "COMPLIANT" if report.ok else "NOT COMPLIANT"
     at = report.at.strftime(ISO) if report.at else "-"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -61,6 +75,8 @@ def html_report(report: audit.Report, source: str) -> str:
 <p>Log: {html.escape(source)}<br>Judged at: {at}<br>Server key: {html.escape(report.server_key or "-")}<br>
 Entries: {report.entries}, signed checkpoints: {report.checkpoints}</p>
 <h2>Tips</h2><ul>{counts or "<li>none</li>"}</ul>
+<h2>Channels</h2>
+<table border="1" cellpadding="4"><tr><th>channel</th><th>tips</th><th>violations</th><th>states</th></tr>{channels}</table>
 <h2>Violations ({len(report.violations)})</h2>
 <table border="1" cellpadding="4"><tr><th>kind</th><th>entry</th><th>tip</th><th>detail</th></tr>{rows}</table>
 </body></html>

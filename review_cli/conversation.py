@@ -9,9 +9,12 @@ What the workspace keeps for them:
 * ``sources.age``: each tip's ``source_recipient`` (the receipt-derived age
   recipient replies are sealed to). It is a public key, but it ties a source's
   receipt to a tip, so it is sealed to the reviewer like every other record;
+* the tip's own ``reviewers`` (in its ``meta.json``), which a bundle from a
+  server with channels gives per tip (every reviewer of every channel holding
+  it, FORMAT.md §14): a reply is sealed to the source and to exactly these;
 * ``reviewers.json`` (review_cli/server_facts.py): the ``reviewers`` list of
-  the newest imported bundle (the server's key manifest, public): a reply is
-  sealed to the source and to exactly these;
+  the newest imported bundle (the server's key manifest, public), used instead
+  for tips from older bundles, which give no per-tip list;
 * ``replies/<id>.age``: the replies written with ``tipbox-review reply``, each
   kept as the age file that will be sent (sealed to the source and the
   reviewers), inside a record sealed to the reviewer. Which of them a
@@ -24,7 +27,7 @@ import base64
 import binascii
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -182,29 +185,43 @@ def replied_tips(ws: Workspace) -> list[str]:
     return sorted(n[:-4] for n in names if n.endswith(".age") and TIP_ID.match(n[:-4]))
 
 
-def reply_recipients(ws: Workspace, keys: Keys, tip_id: str, sources: Mapping[str, str] | None = None) -> list[str]:
-    """[the tip's source recipient] + the reviewers of the newest bundle, or a one-line refusal."""
-    reviewers = server_facts.known(ws)
-    if reviewers is None or not reviewers.recipients:
+def tip_reviewers(ws: Workspace, tip_id: str) -> tuple[list[str], str]:
+    """(the reviewers a reply to this tip is sealed to besides the source, where that list comes from).
+
+    The tip's own list when its bundle gave one: with channels, the bundle-wide
+    list is only the exporting channel's, and the server counts a reply's
+    stanzas against every reviewer of every channel holding the tip.
+    """
+    meta = ws.read_meta(tip_id)
+    if meta is not None and meta.entry.reviewers is not None:
+        return list(meta.entry.reviewers), f"of tip {short(tip_id)} in the newest bundle"
+    facts = server_facts.known(ws)
+    if facts is None or not facts.recipients:
         raise InputError(
             "no reviewers list is known yet: import a bundle from a server that lists its reviewers, then reply"
         )
+    return list(facts.recipients), "of the newest imported bundle"
+
+
+def reply_recipients(ws: Workspace, keys: Keys, tip_id: str, sources: Mapping[str, str] | None = None) -> list[str]:
+    """[the tip's source recipient] + the tip's reviewers (else the newest bundle's), or a one-line refusal."""
+    reviewers, origin = tip_reviewers(ws, tip_id)
     source = (load_sources(ws, keys) if sources is None else sources).get(tip_id)
     if not source:
         raise InputError(
             f"tip {short(tip_id)} has no source recipient (it was sent before replies existed, "
             "or its bundle did not carry one): this source cannot receive replies"
         )
-    if keys.recipient not in reviewers.recipients:
+    if keys.recipient not in reviewers:
         raise StateConflict(
-            "your recipient is not in the reviewers list of the newest imported bundle: you could not read the "
+            f"your recipient is not in the reviewers list {origin}: you could not read the "
             "reply and the server would refuse your dispositions; ask the operator"
         )
     try:
         envelope.parse_recipient(source)
     except TipboxCryptoError:
         raise VerificationError(f"tip {short(tip_id)}: its source recipient is not a valid age recipient") from None
-    return [source, *reviewers.recipients]
+    return [source, *reviewers]
 
 
 def check_text(text: str) -> str:
@@ -273,16 +290,22 @@ class OutgoingReply:
     resealed: bool = False
 
 
-def pending_replies(ws: Workspace, keys: Keys, sent: Mapping[str, SentReply]) -> list[OutgoingReply]:
+def pending_replies(
+    ws: Workspace, keys: Keys, sent: Mapping[str, SentReply], keep_local: Collection[str] = ()
+) -> list[OutgoingReply]:
     """Every written reply not yet carried by a dispositions export, sealed to the current recipients.
 
     A reply written before a newer bundle changed the reviewers list is opened
     and sealed again to the new list (same id and text), since the server
     accepts only exactly one stanza per current reviewer plus the source.
+    Replies to the tips in ``keep_local`` (led by another channel: the server
+    would refuse the whole file) stay pending, untouched.
     """
     out: list[OutgoingReply] = []
     sources: dict[str, str] | None = None
     for tip_id in replied_tips(ws):
+        if tip_id in keep_local:
+            continue
         record = load_replies(ws, keys, tip_id)
         kept: list[StoredReply] = []
         for reply in record.replies:
@@ -300,6 +323,14 @@ def pending_replies(ws: Workspace, keys: Keys, sent: Mapping[str, SentReply]) ->
         if tuple(kept) != record.replies:
             save_replies(ws, keys, RepliesRecord(tip_id, tuple(kept)))
     return out
+
+
+def unsent_count(ws: Workspace, keys: Keys, tip_ids: Iterable[str], sent: Mapping[str, SentReply]) -> int:
+    """How many written replies to these tips no dispositions export has carried yet."""
+    replied = set(replied_tips(ws))
+    return sum(
+        1 for tip_id in tip_ids if tip_id in replied for r in load_replies(ws, keys, tip_id).replies if r.id not in sent
+    )
 
 
 def _resealed(reply: StoredReply, tip_id: str, keys: Keys, recipients: list[str]) -> StoredReply:
@@ -393,6 +424,8 @@ __all__ = [
     "open_stored_message",
     "pending_replies",
     "reply_recipients",
+    "tip_reviewers",
+    "unsent_count",
     "save_sources",
     "thread",
     "write_reply",

@@ -14,6 +14,11 @@ review_cli/dispositions_state.py) what each tip's last exported disposition
 was, so the next export lists only what changed since (``--all`` lists every
 triaged tip's current state again), and which replies a file already carried,
 so each reply is sent once.
+
+With channels (FORMAT.md §14), only the tips the workspace's channel leads
+go in a file: the server refuses a whole file that touches a tip the signer's
+channel only reads along. The caller splits the tips (review_cli/channels.py);
+:func:`changed_count` says how many entries stayed behind.
 """
 
 from __future__ import annotations
@@ -84,6 +89,22 @@ def _check_hold(tip_id: str, current: Triage, today: date, hold_limit: HoldLimit
         )
 
 
+def _changed(tip_id: str, current: Triage, state: State, everything: bool) -> dict[str, str] | None:
+    """The tip's entry if the file should carry it: changed since the last export (or ``everything``)."""
+    entry = entry_of(tip_id, current)
+    previous: EntryDocument | None = state.exported.get(tip_id)
+    if not everything and previous == entry:
+        return None
+    if previous is None and entry == {"tip_id": tip_id, "status": Status.NEW} and not everything:
+        return None  # the server's default: nothing to say
+    return entry
+
+
+def changed_count(currents: Mapping[str, Triage], state: State, *, everything: bool) -> int:
+    """How many entries these tips would add to a file (those kept local, for the export's summary)."""
+    return sum(1 for tip_id, current in currents.items() if _changed(tip_id, current, state, everything) is not None)
+
+
 def build_export(
     currents: Mapping[str, Triage],
     state: State,
@@ -100,11 +121,8 @@ def build_export(
     for tip_id in sorted(currents):
         current = currents[tip_id]
         _check_hold(tip_id, current, now.date(), hold_limit)
-        entry = entry_of(tip_id, current)
-        previous: EntryDocument | None = state.exported.get(tip_id)
-        if everything or previous != entry:
-            if previous is None and entry == {"tip_id": tip_id, "status": Status.NEW} and not everything:
-                continue  # the server's default: nothing to say
+        entry = _changed(tip_id, current, state, everything)
+        if entry is not None:
             entries.append(entry)
     file_id, created = secrets.token_hex(16), iso(now)
     body: JSONObject = {
@@ -128,4 +146,4 @@ def build_export(
     return Export(file_id, entries, len(replies), canonical_json(document) + b"\n", new_state)
 
 
-__all__ = ["Export", "build_export", "entry_of", "load_state", "save_state"]
+__all__ = ["Export", "build_export", "changed_count", "entry_of", "load_state", "save_state"]

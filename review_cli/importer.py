@@ -19,10 +19,16 @@ Order of work, so that bad input touches nothing:
    imported or not there at all; finally remember the bundle's ``reviewers``
    list (``reviewers.json``) unless an already imported bundle is newer.
 
+Before step 3, a bundle from a server with channels (FORMAT.md §14) has its
+channel directory verified against the pinned key, and the export of a channel
+whose manifest does not list this reviewer is refused (review_cli/channels.py).
+
 Re-importing the same bundle, or one that overlaps, skips identical tips and
 messages; a later bundle adds the messages a tip gained (the tip's signed entry
 must be the same, else it is a conflict; so is a message or source recipient
-that differs from the one already imported).
+that differs from the one already imported). A tip's channels and reviewers are
+the exception: the newest bundle's stand, since a channel gains and loses
+reviewers (a reply is sealed to the current ones).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from crypto.payload import TipDocument
 from crypto.signing import key_fingerprint
 from crypto.vocabulary import MessageKind
 
-from . import conversation, server_facts
+from . import channels, conversation, server_facts
 from .errors import NotSealedToYou, StateConflict, VerificationError
 from .index import Index
 from .tips import open_sealed_tip
@@ -74,6 +80,7 @@ class ImportReport:
     skipped_messages: int = 0  # not sealed to this reviewer (with --skip-unreadable)
     message_sealed_by_mismatch: list[tuple[str, str]] = field(default_factory=list)  # (tip id, message id)
     reviewers_updated: bool = False
+    directory: channels.Directory | None = None  # the bundle's verified channel facts, if it had any
 
 
 def check_signer(ws: Workspace, path: Path, expect_fingerprint: str | None) -> Signer:
@@ -96,8 +103,12 @@ def check_signer(ws: Workspace, path: Path, expect_fingerprint: str | None) -> S
 
 
 def _signed_entry(tip: BundleTip) -> BundleTip:
-    """The parts of a tip's entry that must never change between bundles (its thread may grow)."""
-    return replace(tip, source_recipient=None, messages=())
+    """The parts of a tip's entry that must never change between bundles (its thread and routing may)."""
+    return replace(tip, source_recipient=None, messages=(), channels=None, reviewers=None)
+
+
+def _routing(tip: BundleTip) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    return tip.channels, tip.reviewers
 
 
 def _sizes_match(files: list[tuple[Path, BundleFileEntry]]) -> bool:
@@ -148,6 +159,7 @@ class _Plan:
     new_messages: set[str]  # ids not yet in meta.json
     skipped: bool = False
     document: TipDocument | None = None
+    rerouted: bool = False  # the bundle gives the tip other channels or reviewers than meta.json has
 
 
 def _plan(ws: Workspace, tip: BundleTip) -> _Plan:
@@ -174,7 +186,9 @@ def _plan(ws: Workspace, tip: BundleTip) -> _Plan:
             )
         elif not _message_intact(ws, tip.id, message):
             stage.append(message)
-    return _Plan(tip, existing, not _local_copy_intact(ws, tip), stage, new)
+    plan = _Plan(tip, existing, not _local_copy_intact(ws, tip), stage, new)
+    plan.rerouted = tip.channels is not None and _routing(tip) != _routing(existing.entry)
+    return plan
 
 
 def _stage_members(
@@ -235,7 +249,7 @@ def import_bundle(
     on_bytes: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
     manifest = bundle.verify_bundle(path, [signer.key]).manifest
-    report = ImportReport(signer)
+    report = ImportReport(signer, directory=channels.check_bundle(manifest, signer.key, keys.recipient))
     plans = [_plan(ws, tip) for tip in manifest.tips]
     sources = conversation.load_sources(ws, keys) if any(t.source_recipient for t in manifest.tips) else {}
     for tip in manifest.tips:
@@ -256,9 +270,12 @@ def import_bundle(
         if signer.pin_now:
             ws.pin(signer.key)
         kept = [p for p in plans if not p.skipped]
+        if not server_facts.is_newest(ws, manifest):
+            for plan in kept:
+                plan.rerouted = False  # an older bundle's routing never replaces a newer one's
         _commit(ws, keys, manifest, signer, kept, staged, sources, report)
-        if manifest.reviewers is not None or manifest.policy is not None:
-            report.reviewers_updated = server_facts.remember(ws, manifest, signer.fingerprint)
+        if manifest.reviewers is not None or manifest.policy is not None or report.directory is not None:
+            report.reviewers_updated = server_facts.remember(ws, manifest, signer.fingerprint, report.directory)
         report.skipped = [p.tip.id for p in plans if p.skipped]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -277,7 +294,7 @@ def _commit(
 ) -> None:
     """Move the verified files into place: files, then sources.age, then each meta.json; then the cache."""
     index = Index.load(ws, keys)
-    active = [p for p in kept if p.core or p.messages]
+    active = [p for p in kept if p.core or p.messages or p.rerouted]
     for plan in active:
         _place(ws, plan, staged)
     _sync()
@@ -292,6 +309,8 @@ def _commit(
         earlier = plan.existing.messages if plan.existing else ()
         messages = (*earlier, *(m for m in plan.messages if m.id in plan.new_messages))
         entry = replace(tip, source_recipient=None, messages=messages)
+        if plan.existing is not None and not plan.rerouted:
+            entry = replace(entry, channels=plan.existing.entry.channels, reviewers=plan.existing.entry.reviewers)
         if plan.existing is not None and (plan.existing.bundle_created or plan.existing.bundle_signer):
             meta = replace(plan.existing, entry=entry)  # keeps which bundle first brought the tip
         else:

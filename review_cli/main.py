@@ -29,6 +29,7 @@ from crypto.vocabulary import Language
 
 from . import (
     audit_report,
+    channels,
     conversation,
     dispositions_state,
     extract,
@@ -325,6 +326,9 @@ class RegionCode(click.ParamType[str, object]):
 @click.option(
     "--region", multiple=True, type=RegionCode(), help="Only this region or what lies in it: 18 matches 18.09."
 )
+@click.option(
+    "--channel", multiple=True, metavar="ID", help="Only tips this channel holds, as lead or reader (repeatable)."
+)
 @click.option("--sort", type=click.Choice(tips.SORTS), default="received", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts instead of a table.")
 @pass_app
@@ -334,10 +338,15 @@ def list_command(
     category: tuple[str, ...],
     priority: tuple[str, ...],
     region: tuple[str, ...],
+    channel: tuple[str, ...],
     sort: str,
     as_json: bool,
 ) -> None:
-    """List imported tips (daftar laporan). Newest first unless --sort says otherwise."""
+    """List imported tips (daftar laporan). Newest first unless --sort says otherwise.
+
+    With channels, the last column names the channels holding each tip, the
+    lead channel first and marked with *.
+    """
     keys = app.keys()
     with app.workspace.lock():
         listing = tips.load_listing(app.workspace, keys)
@@ -348,17 +357,24 @@ def list_command(
             category=tuple(c.upper() for c in category),
             priority=tuple(p.upper() for p in priority),
             region=region,
+            channel=tuple(c.strip() for c in channel),
         ),
         sort,
     )
     if as_json:
         render.tips_json(rows)
     else:
-        render.tips_table(rows)
+        render.tips_table(rows, _directory(app.workspace))
     if listing.unreadable:
         for reason in listing.unreadable:
             render.warn(reason)
         raise VerificationError(f"{len(listing.unreadable)} tip(s) could not be opened (listed above)")
+
+
+def _directory(ws: Workspace) -> channels.Directory | None:
+    """The channel facts the workspace keeps (None before any bundle with channels)."""
+    facts = server_facts.known(ws)
+    return facts.directory if facts is not None else None
 
 
 def _open(app: App, tip_prefix: str) -> tuple[str, TipMeta, TipDocument, Keys]:
@@ -388,7 +404,7 @@ def show(app: App, tip: str, lang: str) -> None:
     record = triage.load(app.workspace, keys, tip_id)
     sent = dispositions_state.load_state(app.workspace, keys).replies
     thread = conversation.thread(app.workspace, keys, meta, sent)
-    render.tip_detail(tip_id, meta, document, record, lang)
+    render.tip_detail(tip_id, meta, document, record, lang, _directory(app.workspace))
     render.thread(thread, lang)
     if thread.problems:
         raise VerificationError(
@@ -451,9 +467,11 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None, disca
 
     The text comes from $EDITOR (or --message-file). It is sealed at once to
     the tip's source (the receipt-derived key the report carried) and to
-    exactly the reviewers of the last imported bundle, and kept in the
+    exactly the tip's reviewers (for tips from bundles before channels: the
+    reviewers of the last imported bundle), and kept in the
     workspace as pending: the next `dispositions export` carries it to the
     server, which shows it on the source's status page. `show TIP` lists it.
+    With channels, only the reviewers of the tip's lead channel reply.
     Refused for a tip without a source recipient (sent before replies existed)
     or before a bundle has told the workspace who the reviewers are.
     `--discard REPLY` deletes a reply that no export has carried yet.
@@ -469,7 +487,9 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None, disca
             removed = conversation.discard_reply(ws, keys, tip_id, discard, sent)
         click.echo(f"reply {removed[:8]} to tip {tip_id[:8]} discarded; it will not be sent")
         return
-    if server_facts.known(ws) is None:
+    entry = ws.meta(tip_id).entry  # before the passphrase: a refusal here costs nothing
+    channels.require_lead(_directory(ws), tip_id, entry.channels)
+    if entry.reviewers is None and server_facts.known(ws) is None:
         raise InputError("no reviewers list is known yet: import a bundle from a server that lists its reviewers")
     tip_id, meta, document, keys = _open(app, tip_id)
     recipients = conversation.reply_recipients(ws, keys, tip_id)
@@ -657,18 +677,30 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     (`reply`), each already sealed to the source and the reviewers: no content
     in the clear, no notes. Replies are then marked sent. The operator imports
     the file with `tipbox dispositions import FILE`.
+
+    Tips another channel leads are left out (the server would refuse the whole
+    file): their status changes and replies stay in the workspace, and the
+    command says how many.
     """
     if out_file.exists():
         raise StateConflict(f"{out_file} already exists; refusing to overwrite")
     keys = app.keys()
     ws = app.workspace
     with ws.lock():
-        currents = tips.load_listing(ws, keys).triage  # triage records, through the verified cache
+        listing = tips.load_listing(ws, keys)  # triage records, through the verified cache
+        local = channels.led_elsewhere(ws, _directory(ws))
+        currents = {t: c for t, c in listing.triage.items() if t not in local}
         state = dispositions_state.load_state(ws, keys)
-        replies = conversation.pending_replies(ws, keys, state.replies)
+        replies = conversation.pending_replies(ws, keys, state.replies, keep_local=local)
         export = dispositions_mod.build_export(
             currents, state, keys, utc_now(), everything=everything, replies=replies,
             hold_limit=server_facts.hold_limit(ws),
+        )
+        _kept_local(
+            dispositions_mod.changed_count(
+                {t: c for t, c in listing.triage.items() if t in local}, state, everything=everything
+            ),
+            conversation.unsent_count(ws, keys, local, state.replies),
         )
         if export.empty:
             render.echo("nothing changed since the last export; no file written (use --all to repeat everything)")
@@ -688,6 +720,16 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     if resealed:
         render.echo(f"{resealed} pending replies were sealed again to the reviewers of the newest bundle")
     render.echo(f"signed by {keys.fingerprint}")
+
+
+def _kept_local(entries: int, replies: int) -> None:
+    """Say what `dispositions export` left in the workspace because another channel leads those tips."""
+    if entries or replies:
+        render.echo(
+            f"kept local: {render.counted(entries, 'disposition')} and "
+            f"{render.counted(replies, 'pending reply', 'pending replies')} for tips another channel leads "
+            "(only its reviewers set status, holds, closure, disclosure or reply)"
+        )
 
 
 # --- audit -------------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ from crypto import regions as region_data
 from crypto.vocabulary import MessageKind, SealedBy, Status
 from crypto.vocabulary import Priority as PriorityCode
 
+from .channels import Directory, leads
+from .channels import display as channel_display
+from .channels import label as channel_label
 from .taxonomy import (
     AGE_BANDS,
     AGENCIES,
@@ -101,8 +104,8 @@ def T(value: object, style: str = "") -> Text:  # noqa: N802 - reads like a cons
 
 
 def error(message: str) -> None:
-    """One line on stderr; used by main only."""
-    print(f"tipbox-review: error: {' '.join(message.split())}", file=sys.stderr)
+    """One line on stderr; used by main only. Made inert like tip text: a message may quote a channel's name."""
+    print(f"tipbox-review: error: {safe(' '.join(message.split()))}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
@@ -162,6 +165,8 @@ def import_report(report: ImportReport) -> None:
     if report.skipped_messages:
         echo(f"{counted(report.skipped_messages, 'message')} skipped (not sealed to your key)")
     echo(f"server key: {report.signer.fingerprint}")
+    if report.directory is not None:
+        echo(_channel_line(report.directory))
     for tip_id in report.sealed_by_mismatch:
         warn(f"tip {tip_id[:8]}: the bundle and the tip disagree on who sealed it; see `show {tip_id[:8]}`")
     for tip_id, message_id in report.message_sealed_by_mismatch:
@@ -171,10 +176,32 @@ def import_report(report: ImportReport) -> None:
         )
 
 
+def _channel_line(directory: Directory) -> str:
+    """Whose export it was and which channels this reviewer's key belongs to, named as the directory names them."""
+    mine = ", ".join(channel_label(c, directory) for c in directory.mine) or "none"
+    whose = f"export of channel {channel_label(directory.channel, directory)}; " if directory.channel else ""
+    return safe(f"{whose}you review for: {mine}")
+
+
 # --- list -----------------------------------------------------------------------------------------
 
 
 LIST_HEADERS = ("id", "received (UTC)", "sealed by", "category", "priority", "region", "status", "referred to")
+CHANNELS_HEADER = "channels (*lead)"
+LEAD_MARK = "*"
+
+
+def channels_text(channels: Sequence[str], directory: Directory | None, lang: str = "id") -> str:
+    """The channels holding a tip, by name when the directory gives one, the lead first and marked."""
+    return ", ".join(
+        channel_display(c, directory, lang) + (LEAD_MARK if n == 0 else "") for n, c in enumerate(channels)
+    )
+
+
+def _channels_cell(row: Row, directory: Directory | None) -> tuple[str, str]:
+    if not row.channels:
+        return ("-", "")
+    return (safe(channels_text(row.channels, directory))[:60], "")
 
 
 def _list_cells(row: Row) -> list[tuple[str, str]]:
@@ -198,29 +225,38 @@ def _list_cells(row: Row) -> list[tuple[str, str]]:
     ]
 
 
-def tips_table(rows: Sequence[Row]) -> None:
-    """A plain aligned table, fast for 10,000 rows (rich's Table measures every cell: ~1 s per 1,000)."""
+def tips_table(rows: Sequence[Row], directory: Directory | None = None) -> None:
+    """A plain aligned table, fast for 10,000 rows (rich's Table measures every cell: ~1 s per 1,000).
+
+    The channels column is there only when some tip came with channels, so a
+    workspace of older bundles sees the table it always saw.
+    """
     from rich.cells import cell_len
 
     console = out()
     if not rows:
         console.print(Text("no tips match"))
         return
+    headers: Sequence[str] = LIST_HEADERS
     cells = [_list_cells(row) for row in rows]
-    widths = [max([cell_len(h)] + [cell_len(r[i][0]) for r in cells]) for i, h in enumerate(LIST_HEADERS)]
+    if any(row.channels for row in rows):
+        headers = (*LIST_HEADERS, CHANNELS_HEADER)
+        for row, row_cells in zip(rows, cells, strict=True):
+            row_cells.append(_channels_cell(row, directory))
+    widths = [max([cell_len(h)] + [cell_len(r[i][0]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(text + " " * (widths[i] - cell_len(text)) + "  ", style) for i, (text, style) in enumerate(values)]
 
     if not console.is_terminal:  # plain text for pipes and files
-        parts = ["".join(t for t, _ in line([(h, "") for h in LIST_HEADERS])).rstrip()]
+        parts = ["".join(t for t, _ in line([(h, "") for h in headers])).rstrip()]
         parts.append("-" * (sum(widths) + 2 * len(widths) - 2))
         parts.extend("".join(t for t, _ in line(r)).rstrip() for r in cells)
         parts.append(counted(len(rows), "tip"))
         sys.stdout.write("\n".join(parts) + "\n")
         return
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("".join(t for t, _ in line([(h, "") for h in LIST_HEADERS])).rstrip() + "\n", style="bold")
+    text.append("".join(t for t, _ in line([(h, "") for h in headers])).rstrip() + "\n", style="bold")
     for r in cells:
         for piece, style in line(r):
             text.append(piece, style=style or None)
@@ -298,6 +334,13 @@ SHOW = {
         "Other answers (unknown to this version)",
     ),
     "disclose": ("Diberitahukan ke pelapor", "Told to the source"),
+    "channels": ("Kanal (* = kanal pemimpin)", "Channels (* = lead channel)"),
+    "reads_along": (
+        "Kanal Anda hanya ikut membaca laporan ini: pilah dan catat di ruang kerja Anda; status, penahanan, "
+        "penutupan, pemberitahuan dan balasan ke pelapor hanya oleh peninjau kanal pemimpin ({lead}).",
+        "Your channel reads this tip along: triage and take notes in your workspace; status, holds, closure, "
+        "disclosure and replies to the source belong to the lead channel's reviewers ({lead}).",
+    ),
     "disclose_none": (
         "tidak ada (pelapor tidak diberi tahu ke mana laporan dirujuk)",
         "nothing (the source is not told where it went)",
@@ -320,13 +363,27 @@ def _s(key: str, lang: str) -> str:
     return SHOW[key][0 if lang == "id" else 1]
 
 
+def _show_channels(channels: Sequence[str], directory: Directory | None, lang: str) -> str:
+    """``id (name)`` of each channel holding the tip, the lead first and marked."""
+    return ", ".join(
+        channel_label(c, directory, lang) + (LEAD_MARK if n == 0 else "") for n, c in enumerate(channels)
+    )
+
+
 def _region_text(code: str | None, regions: region_data.Regions) -> str:
     if not code:
         return "-"
     return regions.describe(code) if region_data.valid_code(code) else f"{safe(code)} (?)"
 
 
-def tip_detail(tip_id: str, meta: TipMeta, document: TipDocument, record: TriageRecord, lang: str) -> None:
+def tip_detail(
+    tip_id: str,
+    meta: TipMeta,
+    document: TipDocument,
+    record: TriageRecord,
+    lang: str,
+    directory: Directory | None = None,
+) -> None:
     console = out()
     regions = region_data.load()
     answers = document.answers
@@ -337,7 +394,13 @@ def tip_detail(tip_id: str, meta: TipMeta, document: TipDocument, record: Triage
     facts.add_row(_s("received", lang), Text(meta.received))
     facts.add_row(_s("sealed_by", lang), Text(document.sealed_by.value))
     facts.add_row(_s("lang", lang), Text(document.lang.value))
+    channels = meta.entry.channels
+    if channels:
+        facts.add_row(_s("channels", lang), T(_show_channels(channels, directory, lang)))
     console.print(facts)
+    if channels and not leads(directory, channels):
+        lead = channel_label(channels[0], directory, lang)
+        console.print(Panel(T(_s("reads_along", lang).format(lead=lead)), border_style="cyan", title="i"))
     if meta.sealed_by != document.sealed_by:
         console.print(
             Panel(
@@ -647,6 +710,21 @@ def audit_report(report: Report, pinned: bool) -> None:
     for state, count in sorted(report.counts().items()):
         summary.add_row(T(state), T(str(count)))
     console.print(summary)
+    by_channel = report.counts_by_channel()
+    if by_channel:
+        violations = report.violations_by_channel()
+        per_channel = Table(box=box.SIMPLE, title="Channels")
+        for column in ("channel", "tips", "violations"):
+            per_channel.add_column(column, justify="left" if column == "channel" else "right")
+        per_channel.add_column("states")
+        for channel, states in by_channel.items():
+            per_channel.add_row(
+                T(safe(channel)),
+                T(str(sum(states.values()))),
+                T(str(violations.get(channel, 0)), "red" if violations.get(channel) else ""),
+                T(", ".join(f"{state} {n}" for state, n in sorted(states.items()))),
+            )
+        console.print(per_channel)
     if report.violations:
         table = Table(box=box.SIMPLE, title="Violations")
         for column in ("kind", "entry", "tip", "detail"):

@@ -1,4 +1,4 @@
-"""What the newest imported bundle says about its server: its reviewers and its retention policy.
+"""What the newest imported bundle says about its server: its reviewers, its retention policy, its channels.
 
 Both are public and arrive signed in every export bundle (crypto/FORMAT.md §8).
 The reviewers are who a reply is sealed to (with the source); the policy's
@@ -7,6 +7,13 @@ refuses a longer one at once, with the limit in the message, instead of the
 server refusing the whole dispositions file later. They are kept in
 ``reviewers.json`` (the name predates the policy), replaced only by a bundle
 at least as new as the one they came from.
+
+A bundle from a server with channels (FORMAT.md §14) also says whose export
+it is and carries the signed channel directory; once the importer has verified
+it (review_cli/channels.py), the channels whose manifests list this reviewer's
+key and every channel's names are kept here too, so `reply` and `dispositions
+export` can tell, without the passphrase, which tips this workspace leads, and
+`list`/`show` can name the channels. They are public (the directory is).
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from dataclasses import dataclass
 
 from crypto.audit import Policy
 from crypto.bundle import BundleManifest
+from crypto.documents import JSONObject, JSONValue
 from crypto.errors import MalformedDocument
 
-from .records import RecordKind
+from .channels import ChannelName, Directory
+from .records import Fields, RecordKind
 from .workspace import Workspace, iso, utc_now, write_atomic
 
 REVIEWERS = RecordKind("tipbox-review-reviewers", 1, "import the newest bundle again")
@@ -29,6 +38,8 @@ class ServerFacts:
     policy: Policy | None  # None: the bundles imported so far predate the policy in the bundle
     bundle_created: str | None
     signer: str | None
+    # From the newest bundle with channel facts (FORMAT.md §14); None: the bundles imported so far predate them.
+    directory: Directory | None = None
 
 
 @dataclass(frozen=True)
@@ -57,23 +68,63 @@ def known(ws: Workspace) -> ServerFacts | None:
         policy = Policy.from_document(raw.nested(stated, "policy").raw) if stated is not None else None
     except MalformedDocument:
         raise raw.error("its policy is not a retention policy") from None
-    return ServerFacts(list(recipients), policy, raw.optional_text("bundle_created"), raw.optional_text("signer"))
+    return ServerFacts(
+        list(recipients), policy, raw.optional_text("bundle_created"), raw.optional_text("signer"), _directory(raw)
+    )
+
+
+def _directory(raw: Fields) -> Directory | None:
+    """The channel facts of the record, if the bundle it came from had them."""
+    stated = raw.value("channels")
+    if stated is None:
+        return None
+    facts = raw.nested(stated, "channels")
+    names = {
+        channel: ChannelName(entry.text("id"), entry.text("en")) for channel, entry in facts.table("names").items()
+    }
+    return Directory(facts.optional_text("bundle"), facts.texts("mine"), names)
+
+
+def _directory_document(directory: Directory | None) -> JSONObject | None:
+    if directory is None:
+        return None
+    return {
+        "bundle": directory.channel,
+        "mine": list[JSONValue](directory.mine),
+        "names": {channel: {"id": n.id, "en": n.en} for channel, n in sorted(directory.names.items())},
+    }
 
 
 def hold_limit(ws: Workspace) -> HoldLimit:
     return HoldLimit.of(known(ws))
 
 
-def remember(ws: Workspace, manifest: BundleManifest, signer: str) -> bool:
-    """Keep a verified bundle's reviewers and policy unless an already imported bundle is newer; True if written."""
+def is_newest(ws: Workspace, manifest: BundleManifest) -> bool:
+    """True unless an already imported bundle is newer than ``manifest`` (its facts then stand)."""
+    current = known(ws)
+    return current is None or not current.bundle_created or not manifest.created or (
+        manifest.created >= current.bundle_created
+    )
+
+
+def remember(ws: Workspace, manifest: BundleManifest, signer: str, directory: Directory | None = None) -> bool:
+    """Keep a verified bundle's reviewers, policy and channel facts unless an already imported bundle is newer;
+    True if written."""
     created = manifest.created
     recipients = list(manifest.reviewers or ())
     policy = manifest.policy
     current = known(ws)
+    if directory is None and current is not None:
+        directory = current.directory  # a bundle without channel facts says nothing about them: keep the last
     if current is not None:
         if current.bundle_created and created and current.bundle_created > created:
             return False
-        if (current.recipients, current.policy, current.bundle_created) == (recipients, policy, created):
+        if (current.recipients, current.policy, current.bundle_created, current.directory) == (
+            recipients,
+            policy,
+            created,
+            directory,
+        ):
             return False
     record = REVIEWERS.json_text(
         {
@@ -82,6 +133,7 @@ def remember(ws: Workspace, manifest: BundleManifest, signer: str) -> bool:
             "bundle_created": created,
             "signer": signer,
             "imported": iso(utc_now()),
+            "channels": _directory_document(directory),
         }
     )
     write_atomic(ws.reviewers_file, record, mode=0o600)

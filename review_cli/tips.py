@@ -80,9 +80,18 @@ class Row:
     attachments: int
     danger: bool
     triaged: bool
+    channels: list[str] | None = None  # lead first (FORMAT.md §14); None: the bundle predates channels
+
+    @property
+    def lead(self) -> str | None:
+        return self.channels[0] if self.channels else None
 
     def as_json(self) -> JSONObject:
         document: JSONObject = asdict(self)
+        if self.channels is None:
+            del document["channels"]  # the rows of bundles without channels stay as they were
+        else:
+            document["lead"] = self.lead
         return document
 
 
@@ -110,6 +119,7 @@ def _row(meta: TipMeta, summary: TipSummary, triage: Triage | None) -> Row:
         attachments=summary.attachments,
         danger=summary.danger,
         triaged=triage is not None,
+        channels=list(meta.entry.channels) if meta.entry.channels is not None else None,
     )
 
 
@@ -161,6 +171,7 @@ def filter_rows(
     category: tuple[str, ...] = (),
     priority: tuple[str, ...] = (),
     region: tuple[str, ...] = (),
+    channel: tuple[str, ...] = (),
 ) -> list[Row]:
     for code in region:
         if not region_data.valid_code(code):
@@ -172,6 +183,7 @@ def filter_rows(
         and (not category or r.category in category)
         and (not priority or r.priority in priority)
         and (not region or any(_region_matches(r.regions, w) for w in region))
+        and (not channel or any(c in (r.channels or ()) for c in channel))
     ]
 
 

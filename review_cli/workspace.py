@@ -14,7 +14,8 @@ Layout (DIR defaults to ``platformdirs.user_data_dir("tipbox-review")``)::
     DIR/index.age                        a cache of what `list` shows, also sealed to the reviewer
     DIR/dispositions.age                 what earlier `dispositions export` runs sent, sealed likewise
     DIR/sources.age                      each tip's source recipient (replies are sealed to it), sealed likewise
-    DIR/reviewers.json                   the reviewers' recipients from the newest imported bundle (public)
+    DIR/reviewers.json                   the reviewers' recipients, the retention policy and the channel facts
+                                         (yours, and every channel's names) from the newest imported bundle (public)
     DIR/replies/<id>.age                 replies written to a tip's source, sealed to the reviewer (each one
                                          holds the reply as sealed to the source and the reviewers)
 

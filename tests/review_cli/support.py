@@ -16,7 +16,7 @@ from typing import Any
 
 import nacl.signing
 
-from crypto import bundle, envelope, messages, padding, payload
+from crypto import bundle, envelope, key_manifest, messages, padding, payload
 from crypto.attachments import seal_attachment
 from crypto.audit import Policy
 from crypto.bundle import BundleFile
@@ -44,6 +44,17 @@ ANSWERS: dict[str, Any] = {
     "contact": "Signal +62 812 0000 0000",
     "contact_consent": False,
 }
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One channel of a stand-in server's directory (FORMAT.md §7, §14)."""
+
+    id: str
+    reviewers: list[str]
+    names: tuple[str, str] | None = None  # (Bahasa Indonesia, English)
+    regions: tuple[str, ...] = ()
+    coordinating: bool = False
 
 
 @dataclass
@@ -80,7 +91,11 @@ class FakeServer:
         received: str = "2026-11-23T11:00:00Z",
         tip_id: str | None = None,
         source_recipient: str | None = None,
+        channels: list[str] | None = None,
+        tip_reviewers: list[str] | None = None,
     ) -> SealedTip:
+        """A sealed tip and its bundle entry; ``channels`` (lead first) and ``tip_reviewers`` as a server
+        with channels lists them (the payload is sealed to ``recipients``, by default the server's)."""
         tip_id = tip_id or os.urandom(16).hex()
         to = recipients or self.recipients
         manifest, sealed_files = [], []
@@ -125,7 +140,28 @@ class FakeServer:
         if source_recipient is not None:
             entry["source_recipient"] = source_recipient
             entry["messages"] = []
+        if channels is not None:
+            entry["channels"] = channels
+        if tip_reviewers is not None:
+            entry["reviewers"] = tip_reviewers
         return SealedTip(tip_id, entry, files_out, document)
+
+    def directory(
+        self, channels: list[ChannelSpec], key: nacl.signing.SigningKey | None = None
+    ) -> dict[str, Any]:
+        """The signed channel directory: each channel's signed key manifest, the whole signed too (by ``key``)."""
+        signer = key or self.key
+        manifests = []
+        for channel in channels:
+            body = key_manifest.build_body(
+                channel.id,
+                "2026-11-20T00:00:00Z",
+                [{"label": f"r{n}", "recipient": r} for n, r in enumerate(channel.reviewers)],
+                names={"id": channel.names[0], "en": channel.names[1]} if channel.names else None,
+                scope={"regions": list(channel.regions), "categories": [], "coordinating": channel.coordinating},
+            )
+            manifests.append(key_manifest.sign(body, signer))
+        return key_manifest.sign_directory(key_manifest.build_directory(manifests), signer)
 
     def _seal_files(
         self, files: list[tuple[str, str, bytes]], to: list[str]
@@ -203,6 +239,8 @@ class FakeServer:
         reviewers: list[str] | None = None,
         created: str = "2026-11-23T12:00:00Z",
         policy: Policy | None = None,
+        channel: str | None = None,
+        directory: dict[str, Any] | None = None,
     ) -> Path:
         body: dict[str, Any] = {
             "type": bundle.DOCUMENT_TYPE,
@@ -215,6 +253,10 @@ class FakeServer:
             body["reviewers"] = reviewers
         if policy is not None:
             body["policy"] = policy.as_document()
+        if channel is not None:
+            body["channel"] = channel
+        if directory is not None:
+            body["directory"] = directory
         listed = {
             e["path"]
             for t in tips

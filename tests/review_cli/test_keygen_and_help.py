@@ -109,7 +109,7 @@ def test_an_unexpected_failure_shows_only_its_type(run: Run, monkeypatch, server
 
     run("import", str(server.bundle(tmp_path / "b.tar", [server.tip()])))
 
-    def broken(rows) -> None:
+    def broken(rows, *_directory) -> None:
         raise KeyError("Anak-anak bekerja di kapal")
 
     monkeypatch.setattr(render, "tips_table", broken)
