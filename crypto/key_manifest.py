@@ -14,6 +14,7 @@ before channels had them still verify, and readers that ignore them still work.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -105,6 +106,18 @@ def _validate_names(names: Any) -> None:
     for name in names.values():
         if not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX or name != name.strip():
             raise MalformedDocument(f"a channel name must be 1-{NAME_MAX} characters without outer spaces")
+        if not printable(name):
+            raise MalformedDocument("a channel name must not hold control or formatting characters")
+
+
+def printable(text: str) -> bool:
+    """No control, formatting (bidi overrides, zero-width), private-use or unassigned characters.
+
+    Names are shown on the source's page, in terminals and in PDFs: a
+    terminal escape or a right-to-left override in a signed, public name
+    would be shown as if the server vouched for it.
+    """
+    return not any(unicodedata.category(c).startswith("C") for c in text)
 
 
 def _sorted_unique_codes(value: Any, pattern: re.Pattern[str], what: str) -> None:

@@ -24,7 +24,7 @@ import nacl.signing
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crypto import routing
+from crypto import key_manifest, routing
 from crypto.errors import RoutingError
 
 from .audit.log import record
@@ -80,6 +80,8 @@ def check_name(name: str, language: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= NAME_MAX:
         raise ChannelError(f"the {language} name must be 1-{NAME_MAX} characters")
+    if not key_manifest.printable(name):
+        raise ChannelError(f"the {language} name holds a control or formatting character")
     return name
 
 

@@ -121,6 +121,10 @@ def test_validation_errors(app: Flask) -> None:
     assert "bad channel id" in _fails(app, "channels", "add", "a" * 65, *names, "--region", "35")
     assert "more than one catch-all channel: default, second" in _fails(app, "channels", "add", "second", *names)
     assert "already exists" in _fails(app, "channels", "add", "nasional", *names)
+    # A name is shown on the page, in terminals and PDFs: no escapes, no bidi overrides.
+    for bad in ("Tim\x1b[31m merah", "Tim \u202egnalaB", "Tim\u200bumum"):
+        assert "control or formatting character" in _fails(
+            app, "channels", "add", "x", "--name-id", bad, "--name-en", "x", "--region", "35")
     assert "name must be 1-100" in _fails(app, "channels", "add", "x", "--name-id", " ", "--name-en", "N")
     assert "name must be 1-100" in _fails(app, "channels", "add", "x", "--name-id", "N", "--name-en", "n" * 101)
     assert "unknown region code" in _fails(app, "channels", "update", "satgas-ppa-blitar", "--region", "99.99")
