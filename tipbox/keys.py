@@ -112,6 +112,7 @@ def issue_manifest(db: Session, key: nacl.signing.SigningKey, channel_id: str = 
     )
     db.add(record)
     db.flush()
+    readers.forget_published(db)
     readers.publish_directory(db, key)
     return record
 

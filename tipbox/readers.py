@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 import nacl.signing
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -87,11 +87,33 @@ def _published(row: KeyManifest) -> Published:
     return _parse(row.channel_id, row.document, row.fingerprint)
 
 
+_PUBLISHED = "tipbox.published"
+
+
 def published(db: Session) -> dict[str, Published]:
-    """Every channel that can receive tips, by id: those with a current (newest) key manifest."""
+    """Every channel that can receive tips, by id: those with a current (newest) key manifest.
+
+    Kept for the session (a request asks several times: route, check, keys);
+    :func:`forget_published` drops it when a manifest is issued in it.
+    """
+    cached: dict[str, Published] | None = db.info.get(_PUBLISHED)
+    if cached is not None:
+        return cached
     newest = select(func.max(KeyManifest.id)).group_by(KeyManifest.channel_id)
     rows = db.scalars(select(KeyManifest).where(KeyManifest.id.in_(newest)).order_by(KeyManifest.channel_id))
-    return {row.channel_id: _published(row) for row in rows}
+    result = {row.channel_id: _published(row) for row in rows}
+    db.info[_PUBLISHED] = result
+    return result
+
+
+def forget_published(db: Session) -> None:
+    db.info.pop(_PUBLISHED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(db: Session, _transaction: object) -> None:
+    """The cache lives for one transaction: never past a rollback, never into the next request's view."""
+    forget_published(db)
 
 
 def publish_directory(db: Session, key: nacl.signing.SigningKey) -> ChannelDirectory:
