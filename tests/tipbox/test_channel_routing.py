@@ -226,6 +226,7 @@ def test_the_channel_directory_is_signed_and_lists_every_staffed_channel(
     # The page routes over the same published set (and names the teams for a source without JavaScript).
     page = client.get("/").get_data(as_text=True)
     assert "Satgas PPA Kota Blitar" in page and "Kosong" not in page
+    assert "Server kami mengetahui tim mana yang menerima laporan Anda" in page  # the threat model, in one sentence
     with pytest.raises(BadSignature, match="not trusted"):
         key_manifest.verify_directory(client.get("/api/v1/keys").get_json()["directory"],
                                       [public_key_b64(ReviewerIdentity.generate().signing_key)])
