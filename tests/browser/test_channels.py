@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from crypto import payload, receipt_keys
+from crypto.errors import NoMatchingIdentity
 from crypto.identity import ReviewerIdentity
 from tests.browser.conftest import LiveServer, quick_exit_to
 from tests.browser.support import export_channel, fill_routed_form, review_workspace, stock_age_decrypt
@@ -350,3 +351,32 @@ def test_readers_screenshot_on_a_small_phone(chromium, channel_server: ChannelSe
     page.screenshot(path=str(shot))
     assert struct.unpack(">II", shot.read_bytes()[16:24]) == (360, 640)
     context.close()
+
+
+# --------------------------------------------------------------------------- 5. Firefox ESR at Tor Browser "Safer"
+
+
+def test_readers_and_routed_sealing_in_firefox_safer(channel_server: ChannelServer, tmp_path: Path) -> None:
+    """Tor Browser "Safer" (no JIT, no WebAssembly): the readers line follows the region, and a Kota Blitar
+    tip sealed in that browser is in Blitar's export and opens for Blitar's reviewer only among Blitar/Bengkulu."""
+    from tests.browser.firefox import SAFER, launch, wait_until
+
+    canary = "canary-firefox-" + secrets.token_hex(6)
+    for fx in launch(SAFER, log_path=tmp_path / "firefox.log", width=360, height=800):
+        fx.navigate(channel_server.server.url + "/")
+        for region, (province, regency) in ((BLITAR, BLITAR), (BENGKULU_TENGAH, BENGKULU_TENGAH)):
+            fx.find(f"#province option[value='{province}']").click()
+            fx.find(f"#regency option[value='{regency}']").click()
+            assert fx.text("#readers") == readers_line(ROUTES[region]).replace("\n\n", "\n"), region
+        fx.find(f"#province option[value='{BLITAR[0]}']").click()
+        fx.find(f"#regency option[value='{BLITAR[1]}']").click()
+        fx.find("#description").send_keys(f"Anak dipaksa bekerja. {canary}")
+        fx.find("#submit").click()
+        wait_until(lambda: fx.visible("#js-receipt"), 120, lambda: f"no receipt: {fx.page_errors()}")
+        assert fx.text("#js-readable-by") == readers_line(ROUTES[BLITAR]).replace("\n\n", "\n")
+    exported = export_channel(channel_server.server, tmp_path, "blitar-kota")
+    sealed = [exported.open_member(t.payload.path) for t in exported.manifest.tips]
+    blitar = channel_server.identities["blitar-kota"].age_identity
+    (mine,) = [s for s in sealed if canary in str(payload.open_tip(s, [blitar])["answers"]["description"])]
+    with pytest.raises(NoMatchingIdentity):
+        payload.open_tip(mine, [channel_server.identities["bengkulu-tengah"].age_identity])
