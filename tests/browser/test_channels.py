@@ -372,7 +372,7 @@ def test_readers_and_routed_sealing_in_firefox_safer(channel_server: ChannelServ
         fx.find(f"#regency option[value='{BLITAR[1]}']").click()
         fx.find("#description").send_keys(f"Anak dipaksa bekerja. {canary}")
         fx.find("#submit").click()
-        wait_until(lambda: fx.visible("#js-receipt"), 120, lambda: f"no receipt: {fx.page_errors()}")
+        wait_until(lambda fx=fx: fx.visible("#js-receipt"), 120, lambda fx=fx: f"no receipt: {fx.page_errors()}")
         assert fx.text("#js-readable-by") == readers_line(ROUTES[BLITAR]).replace("\n\n", "\n")
     exported = export_channel(channel_server.server, tmp_path, "blitar-kota")
     sealed = [exported.open_member(t.payload.path) for t in exported.manifest.tips]
