@@ -15,7 +15,6 @@ import json
 import os
 import re
 import tarfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,12 +23,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from crypto import bundle, header, key_manifest, messages, payload
-from crypto.dispositions import reply_document
 from crypto.errors import BadSignature, NoMatchingIdentity
 from crypto.identity import ReviewerIdentity
-from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, public_key_b64, sign_document
+from crypto.signing import public_key_b64
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.conftest import receipt_of
+from tests.tipbox.conversation import dispositions_file
 from tests.tipbox.network import BENGKULU, BLITAR, JATIM, NASIONAL, NETWORK, UMUM, seed_network
 from tests.tipbox.support import post_report_form, run_cli
 from tipbox import db
@@ -303,18 +302,6 @@ def test_export_without_channel_refuses_to_guess_on_a_network(
 # --- dispositions: the lead decides -----------------------------------------------------------
 
 
-def _dispositions(identity: ReviewerIdentity, entries: list[dict], replies: list[dict] | None = None) -> bytes:
-    document = {
-        "type": "tipbox-dispositions",
-        "v": 2,
-        "id": os.urandom(16).hex(),
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "entries": entries,
-        "replies": replies or [],
-    }
-    return canonical_json(sign_document(document, CONTEXT_DISPOSITIONS, identity.signing_key))
-
-
 def _import(app: Flask, tmp_path: Path, data: bytes):
     path = tmp_path / f"disp-{os.urandom(4).hex()}.json"
     path.write_bytes(data)
@@ -329,20 +316,22 @@ def test_only_the_lead_channel_sets_status_or_replies(
     tip = _only_tip(app)
     assert tip.source_recipient is not None
     entry = {"tip_id": tip.id, "status": "referred"}
-    refused = _import(app, tmp_path, _dispositions(network[JATIM], [entry]))
+    refused = _import(app, tmp_path, dispositions_file(network[JATIM], entries=[entry]))
     assert refused.exit_code != 0 and f"led by channel {BLITAR}" in refused.output
-    stranger = _import(app, tmp_path, _dispositions(network[BENGKULU], [entry]))
+    stranger = _import(app, tmp_path, dispositions_file(network[BENGKULU], entries=[entry]))
     assert stranger.exit_code != 0 and "does not hold" in stranger.output
     assert _only_tip(app).review_status == "new"
     # The lead's reply must reach every reader channel too (and the source): sealed to Blitar alone it is refused.
     text = messages.build(messages.REPLY, "terima kasih", lang="id", sealed_by="reviewer")
     short = messages.seal_message(text, [tip.source_recipient, network[BLITAR].recipient])
     reply_id = os.urandom(16).hex()
-    refused = _import(app, tmp_path, _dispositions(network[BLITAR], [entry], [reply_document(reply_id, tip.id, short)]))
+    refused = _import(app, tmp_path, dispositions_file(network[BLITAR], entries=[entry], replies=[(tip.id, short)],
+                                                       reply_ids=[reply_id]))
     assert refused.exit_code != 0 and "not sealed to the source and the current 3 reviewers" in refused.output
     readers = [network[c].recipient for c in (BLITAR, JATIM, NASIONAL)]
     whole = messages.seal_message(text, [tip.source_recipient, *readers])
-    applied = _import(app, tmp_path, _dispositions(network[BLITAR], [entry], [reply_document(reply_id, tip.id, whole)]))
+    applied = _import(app, tmp_path, dispositions_file(network[BLITAR], entries=[entry], replies=[(tip.id, whole)],
+                                                       reply_ids=[reply_id]))
     assert applied.exit_code == 0, applied.output
     assert _only_tip(app).review_status == "referred"
     with app.app_context():

@@ -53,15 +53,15 @@ def channel_context(lang: str) -> dict[str, Any]:
     """
     session = db.session()
     channels = readers.published(session)
-    route_data = [
-        {"id": c.id, "name": c.names.get(lang) or c.names.get("id") or c.id,
-         "regions": sorted(c.as_routed().scope.regions), "categories": sorted(c.as_routed().scope.categories),
-         "coordinating": c.as_routed().coordinating}
-        for c in channels.values()
-    ]
+    names = dict(zip(channels, readers.names(session, channels, lang), strict=True))
+    route_data = []
+    for channel in channels.values():
+        routed = channel.as_routed()
+        route_data.append({"id": channel.id, "name": names[channel.id], "regions": sorted(routed.scope.regions),
+                           "categories": sorted(routed.scope.categories), "coordinating": routed.coordinating})
     outcomes = readers.outcomes(session) if channels else frozenset()
-    fixed = readers.names(session, next(iter(outcomes)), lang) if len(outcomes) == 1 else None
-    teams = [Team(d["name"], _covers(c), c.fingerprint) for d, c in zip(route_data, channels.values(), strict=True)]
+    fixed = [names[c] for c in next(iter(outcomes))] if len(outcomes) == 1 else None
+    teams = [Team(names[c.id], _covers(c), c.fingerprint) for c in channels.values()]
     return {"route_data": route_data, "fixed_readers": fixed, "teams": teams}
 
 
