@@ -566,3 +566,18 @@ def test_a_received_entry_with_malformed_channels_is_a_violation(channels: objec
     assert [(v.kind, v.message) for v in log.verify(trusted_keys=[PUB]).violations] == [
         ("malformed", "tip.received names no channels")
     ]
+
+
+def test_a_forward_adds_its_channel_to_the_report_and_a_lead_forward_puts_it_first() -> None:
+    log = Log()
+    log.event(START, "policy.changed", policy=POLICY.as_document())
+    log.event(START, "tip.received", A, channels=["blitar-kota", "nasional"])
+    log.event(START, "tip.forwarded", A, to="bengkulu-tengah", lead=False)
+    log.event(START, "tip.received", B, channels=["blitar-kota", "nasional"])
+    log.event(START, "tip.forwarded", B, to="bengkulu-tengah", lead=True)
+    log.event(START, "tip.forwarded", B, to="bengkulu-tengah", lead=True)  # already holds it: no change
+    log.checkpoint(START + DAY)
+    report = log.verify(trusted_keys=[PUB])
+    assert report.tips[A].channels == ("blitar-kota", "nasional", "bengkulu-tengah")
+    assert report.tips[B].channels == ("bengkulu-tengah", "blitar-kota", "nasional")
+    assert report.as_json()["channels"]["bengkulu-tengah"] == {"tips": {"kept": 2}, "violations": 0}
