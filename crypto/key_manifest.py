@@ -73,11 +73,14 @@ def build_body(
     if names is not None:
         body["names"] = {"id": names["id"], "en": names["en"]}
     if scope is not None:
-        body["scope"] = {
+        published: dict[str, Any] = {
             "regions": sorted(scope.get("regions", ())),
             "categories": sorted(scope.get("categories", ())),
             "coordinating": bool(scope.get("coordinating", False)),
         }
+        if scope.get("forward_only"):
+            published["forward_only"] = True
+        body["scope"] = published
     return validate_body(body)
 
 
@@ -129,8 +132,12 @@ def _sorted_unique_codes(value: Any, pattern: re.Pattern[str], what: str) -> Non
 
 def _validate_scope(scope: Any) -> None:
     """Shapes only: a verifier with older region or category lists must still accept a newer manifest."""
-    if not isinstance(scope, Mapping) or set(scope) != {"regions", "categories", "coordinating"}:
-        raise MalformedDocument("key manifest scope must have exactly regions, categories and coordinating")
+    members = {"regions", "categories", "coordinating"}
+    if not isinstance(scope, Mapping) or not members <= set(scope) <= members | {"forward_only"}:
+        raise MalformedDocument("key manifest scope must have exactly regions, categories and coordinating"
+                                " (and forward_only)")
+    if scope.get("forward_only", True) is not True:
+        raise MalformedDocument("key manifest scope forward_only, when present, must be true")
     _sorted_unique_codes(scope["regions"], _REGION, "regions")
     _sorted_unique_codes(scope["categories"], _CATEGORY, "categories")
     if not isinstance(scope["coordinating"], bool):

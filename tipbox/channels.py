@@ -44,12 +44,15 @@ class Scope:
     regions: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     coordinating: bool = False
+    forward_only: bool = False  # never routed to: receives forwards only (an agency desk)
 
     @property
     def catch_all(self) -> bool:
-        return not self.regions and not self.categories and not self.coordinating
+        return not self.regions and not self.categories and not self.coordinating and not self.forward_only
 
     def describe(self) -> str:
+        if self.forward_only:
+            return "forward-only (never routed to; receives forwards from other channels)"
         if self.catch_all:
             return "catch-all (whatever no other channel takes)"
         where = ", ".join(self.regions) or "any region"
@@ -67,7 +70,8 @@ def join_codes(codes: Iterable[str]) -> str:
 
 
 def scope_of(channel: Channel) -> Scope:
-    return Scope(split_codes(channel.scope_regions), split_codes(channel.scope_categories), bool(channel.coordinating))
+    return Scope(split_codes(channel.scope_regions), split_codes(channel.scope_categories), bool(channel.coordinating),
+                 bool(channel.forward_only))
 
 
 def check_id(channel_id: str) -> str:
@@ -107,9 +111,9 @@ def overlaps(a: Scope, b: Scope) -> bool:
 def overlap_notes(db: Session, channel_id: str | None = None) -> list[str]:
     """Notes on non-coordinating channels whose scopes overlap (allowed: routing picks the more specific).
 
-    Coordinating channels overlap by design and are not reported.
+    Coordinating channels overlap by design and are not reported; forward-only ones are never routed to.
     """
-    leading = [c for c in all_channels(db) if not c.coordinating]
+    leading = [c for c in all_channels(db) if not c.coordinating and not c.forward_only]
     notes = []
     for i, a in enumerate(leading):
         for b in leading[i + 1:]:
@@ -151,8 +155,14 @@ def _check_set(db: Session, channel_id: str, scope: Scope) -> None:
 
     One set of rules (crypto/routing.py): every code exists, at most one
     catch-all; so the configuration an operator saves is one routing accepts.
+    Forward-only channels are never routed to, so routing never sees them;
+    they have no scope to check.
     """
-    others = [_as_routed(c.id, scope_of(c)) for c in all_channels(db) if c.id != channel_id]
+    if scope.forward_only:
+        if scope.regions or scope.categories or scope.coordinating:
+            raise ChannelError("a forward-only channel has no scope: it is never routed to")
+        return
+    others = [_as_routed(c.id, scope_of(c)) for c in all_channels(db) if c.id != channel_id and not c.forward_only]
     try:
         routing.check_channels([*others, _as_routed(channel_id, scope)])
     except RoutingError as exc:
@@ -165,7 +175,7 @@ def add(db: Session, channel_id: str, name_id: str, name_en: str, scope: Scope) 
     if db.get(Channel, channel_id) is not None:
         raise ChannelError(f"channel {channel_id!r} already exists")
     name_id, name_en = check_name(name_id, "Bahasa Indonesia"), check_name(name_en, "English")
-    scope = Scope(canonical(scope.regions), canonical(scope.categories), scope.coordinating)
+    scope = Scope(canonical(scope.regions), canonical(scope.categories), scope.coordinating, scope.forward_only)
     _check_set(db, channel_id, scope)
     channel = Channel(
         id=channel_id,
@@ -174,6 +184,7 @@ def add(db: Session, channel_id: str, name_id: str, name_en: str, scope: Scope) 
         scope_regions=join_codes(scope.regions),
         scope_categories=join_codes(scope.categories),
         coordinating=scope.coordinating,
+        forward_only=scope.forward_only,
     )
     db.add(channel)
     db.flush()
@@ -184,8 +195,11 @@ def add(db: Session, channel_id: str, name_id: str, name_en: str, scope: Scope) 
 def _log_change(db: Session, event: str, channel: Channel) -> None:
     """Channel changes are audited: ids and public scope codes only (what the signed manifest publishes)."""
     scope = scope_of(channel)
-    record(db, event, None, {"channel": channel.id, "regions": list(scope.regions),
-                             "categories": list(scope.categories), "coordinating": scope.coordinating})
+    data: dict[str, object] = {"channel": channel.id, "regions": list(scope.regions),
+                               "categories": list(scope.categories), "coordinating": scope.coordinating}
+    if scope.forward_only:
+        data["forward_only"] = True
+    record(db, event, None, data)
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,7 @@ def update(db: Session, key: nacl.signing.SigningKey, channel_id: str, changes: 
         canonical(changes.regions) if changes.regions is not None else old.regions,
         canonical(changes.categories) if changes.categories is not None else old.categories,
         changes.coordinating if changes.coordinating is not None else old.coordinating,
+        old.forward_only,
     )
     _check_set(db, channel_id, scope)
     if changes.name_id is not None:

@@ -122,11 +122,14 @@ def _codes(stored: str) -> list[str]:
 
 
 def _manifest_scope(channel: Channel) -> dict[str, object]:
-    return {
+    scope: dict[str, object] = {
         "regions": _codes(channel.scope_regions),
         "categories": _codes(channel.scope_categories),
         "coordinating": bool(channel.coordinating),
     }
+    if channel.forward_only:
+        scope["forward_only"] = True  # only when set: manifests of routed channels stay as they were
+    return scope
 
 
 def reissue_if_staffed(db: Session, key: nacl.signing.SigningKey, channel_id: str) -> KeyManifest | None:

@@ -61,6 +61,8 @@ class Channel(Base):
     scope_categories: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Receives every tip within its scope even when a more specific channel leads.
     coordinating: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Never routed to and never on the form: an agency desk that only receives forwards (docs/channels.md).
+    forward_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewers: Mapped[list[Reviewer]] = relationship(back_populates="channel")
 
 

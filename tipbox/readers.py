@@ -53,6 +53,11 @@ class Published:
     def recipients(self) -> list[str]:
         return key_manifest.recipients(self.body)
 
+    @property
+    def forward_only(self) -> bool:
+        """Never routed to and never on the form: it receives forwards only (an agency desk)."""
+        return bool((self.body.get("scope") or {}).get("forward_only"))
+
     def as_routed(self) -> routing.Channel:
         # Manifests issued before channels had a scope (FORMAT.md §7) are a single deployment's catch-all.
         scope = self.body.get("scope") or {"regions": [], "categories": [], "coordinating": False}
@@ -147,7 +152,8 @@ def directory_is_current(db: Session) -> bool:
 
 
 def routable(channels: dict[str, Published]) -> tuple[routing.Channel, ...]:
-    return tuple(p.as_routed() for p in channels.values())
+    """What routing runs over: every published channel but the forward-only ones."""
+    return tuple(p.as_routed() for p in channels.values() if not p.forward_only)
 
 
 @lru_cache(maxsize=8)

@@ -377,3 +377,23 @@ def test_an_exported_payload_opens_only_for_its_channels(
     assert _readable_by(sealed, network) == {BLITAR, JATIM, NASIONAL}
     assert base64.b64encode(sealed)  # the bundle holds ciphertext only
     assert all(name.endswith((".age", ".json")) for name in _bundle_names(out))
+
+
+def test_a_forward_only_channel_is_published_but_never_routed_to_nor_shown(
+    app: Flask, client: FlaskClient, network: dict[str, ReviewerIdentity]
+) -> None:
+    """An agency desk without reviewers of its own: a plain recipient list that only receives forwards."""
+    run_cli(app, "channels", "add", "bp2mi", "--name-id", "Meja BP2MI", "--name-en", "BP2MI desk", "--forward-only")
+    desk = ReviewerIdentity.generate()
+    run_cli(app, "reviewers", "add", "desk-bp2mi", desk.recipient, "--channel", "bp2mi")  # no signing key: no files
+    assert "Meja BP2MI" not in client.get("/").get_data(as_text=True)
+    body = key_manifest.verify_directory(client.get("/api/v1/keys").get_json()["directory"], [_server_key(app)])
+    assert key_manifest.directory_manifests(body)["bp2mi"]["scope"] == {
+        "regions": [], "categories": [], "coordinating": False, "forward_only": True}
+    assert post_report_form(client, description="canary").status_code == 200  # not a second catch-all
+    assert _holders(app, _only_tip(app).id) == [UMUM, NASIONAL]
+    refused = BrowserLike(client).open(["bp2mi"])
+    assert refused.status_code == 409
+    result = app.test_cli_runner().invoke(args=["channels", "add", "imigrasi", "--name-id", "I", "--name-en", "I",
+                                                "--forward-only", "--region", "17"])
+    assert result.exit_code != 0 and "a forward-only channel has no scope" in result.output

@@ -296,3 +296,18 @@ def test_a_package_needs_the_package_not_just_its_signed_file(
     bare.write_bytes(read_package_document(path))
     result = _import(app, bare)
     assert result.exit_code != 0 and "import the whole dispositions package" in result.output
+
+
+def test_a_forward_reaches_a_forward_only_agency_desk(
+    app: Flask, client: FlaskClient, network: dict[str, ReviewerIdentity], tmp_path: Path
+) -> None:
+    run_cli(app, "channels", "add", "bp2mi", "--name-id", "Meja BP2MI", "--name-en", "BP2MI desk", "--forward-only")
+    desk = ReviewerIdentity.generate()
+    run_cli(app, "reviewers", "add", "desk-bp2mi", desk.recipient, "--channel", "bp2mi")
+    _blitar_tip(client)
+    with app.app_context():
+        tip_id = db.session().scalars(select(Tip.id)).one()
+    assert not _opens(desk, _stored(app, tip_id))
+    assert _import(app, _forward(app, tmp_path, {**network, "bp2mi": desk}, tip_id, "bp2mi")).exit_code == 0
+    assert _opens(desk, _stored(app, tip_id))
+    assert _holders(app, tip_id) == [*BLITAR_ROUTE, "bp2mi"]

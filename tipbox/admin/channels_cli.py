@@ -51,16 +51,18 @@ def channels_group() -> None:
 @click.option("--region", "regions", multiple=True, help="A province or kabupaten/kota code (repeatable).")
 @click.option("--category", "categories", multiple=True, help="A tip category code (repeatable).")
 @click.option("--coordinating", is_flag=True, help="Receive every tip in scope even when a more specific channel leads.")
+@click.option("--forward-only", is_flag=True,
+              help="Never routed to nor shown on the form: receives forwards only (an agency desk; no scope).")
 @with_appcontext
 def add_command(
     channel_id: str, name_id: str, name_en: str, regions: tuple[str, ...], categories: tuple[str, ...],
-    coordinating: bool,
+    coordinating: bool, forward_only: bool,
 ) -> None:
     """Create channel ID. An empty scope (no region, no category) that is not coordinating is the catch-all."""
     try:
         with db.transaction() as session:
             channel = channels.add(session, channel_id, name_id, name_en,
-                                   channels.Scope(regions, categories, coordinating))
+                                   channels.Scope(regions, categories, coordinating, forward_only))
             lines = _show(session, channel)
             notes = channels.overlap_notes(session, channel_id)
     except channels.ChannelError as exc:

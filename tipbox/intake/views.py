@@ -52,7 +52,8 @@ def channel_context(lang: str) -> dict[str, Any]:
     ones (a single team), so the page can say it even without JavaScript.
     """
     session = db.session()
-    channels = readers.published(session)
+    # Forward-only channels (agency desks) are never routed to, so the form never names them.
+    channels = {i: c for i, c in readers.published(session).items() if not c.forward_only}
     names = dict(zip(channels, readers.names(session, channels, lang), strict=True))
     route_data = []
     for channel in channels.values():
