@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.handovers import package, resealed_parts
 from tests.tipbox.network import BENGKULU, BLITAR, JATIM, NASIONAL, UMUM, add_reviewer, seed_network
 from tests.tipbox.support import run_cli
-from tipbox import db, storage
+from tipbox import clock, db, storage
 from tipbox.audit.models import AuditEvent
 from tipbox.keys import load_server_key
 from tipbox.models import Tip, TipChannel
@@ -311,3 +312,23 @@ def test_a_forward_reaches_a_forward_only_agency_desk(
     assert _import(app, _forward(app, tmp_path, {**network, "bp2mi": desk}, tip_id, "bp2mi")).exit_code == 0
     assert _opens(desk, _stored(app, tip_id))
     assert _holders(app, tip_id) == [*BLITAR_ROUTE, "bp2mi"]
+
+
+def test_a_forwarded_tip_is_purged_on_time_and_the_audit_stays_clean(
+    app: Flask, client: FlaskClient, network: dict[str, ReviewerIdentity], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _blitar_tip(client)
+    with app.app_context():
+        tip_id = db.session().scalars(select(Tip.id)).one()
+    assert _import(app, _forward(app, tmp_path, network, tip_id, BENGKULU)).exit_code == 0
+    later = clock.utcnow() + timedelta(days=180, hours=2)  # just past the exported-tip limit, within the grace
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    assert run_cli(app, "purge").startswith("purged 1 of 1 due tip")
+    with app.app_context():
+        assert db.session().scalars(select(TipChannel).where(TipChannel.tip_id == tip_id)).first() is None
+    audit_out = tmp_path / "audit.jsonl"
+    run_cli(app, "audit", "export", "--out", str(audit_out))
+    report = verify_audit(io.StringIO(audit_out.read_text()), [_server_key(app)], at=later.replace(tzinfo=UTC))
+    assert report.ok, report.violations
+    assert report.counts_by_channel()[BENGKULU] == {"purged": 1}
