@@ -35,14 +35,29 @@ class SentReply:
 
 
 @dataclass(frozen=True)
+class SentHandover:
+    """Which dispositions package carried a forward or a reseal of a tip (the re-sealed files travel in it)."""
+
+    file: str  # the package's id
+    at: str
+    to: str | None  # the channel a forward went to; None for a reseal
+    lead: bool = False
+
+    def as_json(self) -> JSONObject:
+        return {"file": self.file, "at": self.at, "to": self.to, "lead": self.lead}
+
+
+@dataclass(frozen=True)
 class ExportedFile:
     id: str
     created: str
     entries: int
     replies: int
+    handovers: int = 0
 
     def as_json(self) -> JSONObject:
-        return {"id": self.id, "created": self.created, "entries": self.entries, "replies": self.replies}
+        return {"id": self.id, "created": self.created, "entries": self.entries, "replies": self.replies,
+                "handovers": self.handovers}
 
 
 @dataclass(frozen=True)
@@ -50,17 +65,28 @@ class State:
     exported: Mapping[str, EntryDocument] = field(default_factory=dict)  # tip id -> the entry last exported
     files: tuple[ExportedFile, ...] = ()
     replies: Mapping[str, SentReply] = field(default_factory=dict)  # reply id -> the file that carried it
+    # tip id -> the package that carried its latest forward or reseal
+    handovers: Mapping[str, SentHandover] = field(default_factory=dict)
 
     def as_json(self) -> JSONObject:
         return {
             "exported": {tip_id: dict(entry) for tip_id, entry in self.exported.items()},
             "files": [f.as_json() for f in self.files],
             "replies": {reply_id: sent.as_json() for reply_id, sent in self.replies.items()},
+            "handovers": {tip_id: sent.as_json() for tip_id, sent in self.handovers.items()},
         }
 
 
 def _file(raw: Fields) -> ExportedFile:
-    return ExportedFile(raw.text("id"), raw.text("created"), raw.integer("entries"), raw.integer("replies"))
+    handovers = raw.integer("handovers") if raw.value("handovers") is not None else 0  # files before forwards
+    return ExportedFile(raw.text("id"), raw.text("created"), raw.integer("entries"), raw.integer("replies"), handovers)
+
+
+def _handover(raw: Fields) -> SentHandover:
+    lead = raw.value("lead")
+    if not isinstance(lead, bool):
+        raise raw.error("a handover's lead is not true or false")
+    return SentHandover(raw.text("file"), raw.text("at"), raw.optional_text("to"), lead)
 
 
 def _sent(raw: Fields) -> SentReply:
@@ -75,10 +101,12 @@ def load_state(ws: Workspace, keys: Keys) -> State:
     raw = STATE.open(data, keys, "the dispositions record")
     exported = {tip_id: entry.all_text() for tip_id, entry in raw.table("exported").items()}
     replies = raw.table("replies") if raw.value("replies") is not None else {}
+    handovers = raw.table("handovers") if raw.value("handovers") is not None else {}
     return State(
         exported,
         tuple(_file(item) for item in raw.items("files")) if raw.value("files") is not None else (),
         {reply_id: _sent(item) for reply_id, item in replies.items()},
+        {tip_id: _handover(item) for tip_id, item in handovers.items()},
     )
 
 
@@ -86,4 +114,4 @@ def save_state(ws: Workspace, keys: Keys, state: State) -> None:
     write_atomic(ws.dispositions_file, STATE.seal(state.as_json(), keys))
 
 
-__all__ = ["STATE", "EntryDocument", "ExportedFile", "SentReply", "State", "load_state", "save_state"]
+__all__ = ["STATE", "EntryDocument", "ExportedFile", "SentHandover", "SentReply", "State", "load_state", "save_state"]

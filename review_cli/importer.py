@@ -29,6 +29,13 @@ must be the same, else it is a conflict; so is a message or source recipient
 that differs from the one already imported). A tip's channels and reviewers are
 the exception: the newest bundle's stand, since a channel gains and loses
 reviewers (a reply is sealed to the current ones).
+
+A tip forwarded or re-sealed (FORMAT.md §10.2) comes back with the same entry
+but other ciphertext (sizes, SHA-256, key fingerprint). Every part that changed
+is opened, old and new, and their plaintexts compared (SHA-256, padding
+included): equal, the new ciphertext replaces the old and the summary says
+"re-sealed"; different, the whole import is refused (exit 2): someone changed
+the content under cover of a re-seal, which the server cannot see.
 """
 
 from __future__ import annotations
@@ -41,10 +48,11 @@ import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from crypto import bundle
 from crypto.bundle import BundleFileEntry, BundleManifest, BundleMessage, BundleTip
-from crypto.errors import BundleInvalid
+from crypto.errors import BundleInvalid, NoMatchingIdentity, TipboxCryptoError
 from crypto.payload import TipDocument
 from crypto.signing import key_fingerprint
 from crypto.vocabulary import MessageKind
@@ -52,6 +60,7 @@ from crypto.vocabulary import MessageKind
 from . import channels, conversation, server_facts
 from .errors import NotSealedToYou, StateConflict, VerificationError
 from .index import Index
+from .resealing import plaintext_sha256
 from .tips import open_sealed_tip
 from .workspace import Keys, TipMeta, Workspace, short
 
@@ -71,6 +80,7 @@ class ImportReport:
     new: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    resealed: list[str] = field(default_factory=list)  # forwarded or re-sealed: same plaintext, new ciphertext
     skipped: list[str] = field(default_factory=list)  # not sealed to this reviewer (with --skip-unreadable)
     attachments: int = 0
     sealed_by_mismatch: list[str] = field(default_factory=list)
@@ -105,6 +115,33 @@ def check_signer(ws: Workspace, path: Path, expect_fingerprint: str | None) -> S
 def _signed_entry(tip: BundleTip) -> BundleTip:
     """The parts of a tip's entry that must never change between bundles (its thread and routing may)."""
     return replace(tip, source_recipient=None, messages=(), channels=None, reviewers=None)
+
+
+_Entry = TypeVar("_Entry", bound=BundleFileEntry)
+
+
+def _unsealed(entry: _Entry) -> _Entry:
+    """An entry without what a re-seal changes (its ciphertext's size and SHA-256)."""
+    return replace(entry, size=0, sha256="")
+
+
+def _content_message(message: BundleMessage) -> BundleMessage:
+    return replace(_unsealed(message), attachments=tuple(_unsealed(a) for a in message.attachments))
+
+
+def _content_entry(tip: BundleTip) -> BundleTip:
+    """The signed entry as a re-seal (FORMAT.md §10.2) leaves it: the same parts, hours and sealers, any ciphertext.
+
+    Two entries equal here but not in :func:`_signed_entry` are the same tip
+    sealed again (a forward or a reseal): accepted only once every changed part
+    is shown to hold exactly the plaintext the workspace holds.
+    """
+    return replace(
+        _signed_entry(tip),
+        key_fingerprint=None,
+        payload=_unsealed(tip.payload),
+        attachments=tuple(_unsealed(a) for a in tip.attachments),
+    )
 
 
 def _routing(tip: BundleTip) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
@@ -160,6 +197,9 @@ class _Plan:
     skipped: bool = False
     document: TipDocument | None = None
     rerouted: bool = False  # the bundle gives the tip other channels or reviewers than meta.json has
+    # Re-sealed parts (a forward or a reseal): bundle path -> the workspace file it replaces, whose
+    # plaintext it must hold exactly.
+    resealed: dict[str, Path] = field(default_factory=dict)
 
 
 def _plan(ws: Workspace, tip: BundleTip) -> _Plan:
@@ -168,10 +208,14 @@ def _plan(ws: Workspace, tip: BundleTip) -> _Plan:
     incoming = list(tip.messages)
     if existing is None:
         return _Plan(tip, None, True, incoming, {m.id for m in incoming})
-    if _signed_entry(existing.entry) != _signed_entry(tip):
+    if _content_entry(existing.entry) != _content_entry(tip):
         raise StateConflict(
             f"tip {short(tip.id)} is already in the workspace with different signed contents; nothing was imported"
         )
+    resealed: dict[str, Path] = {}
+    if _signed_entry(existing.entry) != _signed_entry(tip):
+        resealed.update(_changed_files(ws, tip.id, [(existing.payload, tip.payload)]))
+        resealed.update(_changed_files(ws, tip.id, list(zip(existing.attachments, tip.attachments, strict=True))))
     stored = {m.id: m for m in existing.messages}
     stage, new = [], set()
     for message in incoming:
@@ -179,16 +223,33 @@ def _plan(ws: Workspace, tip: BundleTip) -> _Plan:
         if old is None:
             stage.append(message)
             new.add(message.id)
-        elif old != message:
+        elif _content_message(old) != _content_message(message):
             raise StateConflict(
                 f"a message of tip {short(tip.id)} is already in the workspace with different signed contents; "
                 "nothing was imported"
             )
+        elif old != message:  # the same message, sealed again
+            resealed.update(_changed_files(ws, tip.id, [(old, message)]))
+            resealed.update(_changed_files(ws, tip.id, list(zip(old.attachments, message.attachments, strict=True))))
+            stage.append(message)
         elif not _message_intact(ws, tip.id, message):
             stage.append(message)
-    plan = _Plan(tip, existing, not _local_copy_intact(ws, tip), stage, new)
+    core = bool(resealed) or not _local_copy_intact(ws, tip)
+    plan = _Plan(tip, existing, core, stage, new, resealed=resealed)
     plan.rerouted = tip.channels is not None and _routing(tip) != _routing(existing.entry)
     return plan
+
+
+def _changed_files(
+    ws: Workspace, tip_id: str, pairs: list[tuple[BundleFileEntry, BundleFileEntry]]
+) -> dict[str, Path]:
+    """Bundle path -> workspace file, for each part whose ciphertext the bundle changed (it was re-sealed)."""
+    return {new.path: _workspace_file(ws, tip_id, new.path) for old, new in pairs if old != new}
+
+
+def _workspace_file(ws: Workspace, tip_id: str, bundle_path: str) -> Path:
+    """Where a bundle member (``tips/<id>/...``) lives in the workspace."""
+    return ws.tip_dir(tip_id) / bundle_path.split("/", 2)[2]
 
 
 def _stage_members(
@@ -307,7 +368,11 @@ def _commit(
     for plan in active:
         tip = plan.tip
         earlier = plan.existing.messages if plan.existing else ()
-        messages = (*earlier, *(m for m in plan.messages if m.id in plan.new_messages))
+        restaged = {m.id: m for m in plan.messages}  # a re-sealed message keeps its place, with its new entry
+        messages = (
+            *(restaged.get(m.id, m) for m in earlier),
+            *(m for m in plan.messages if m.id in plan.new_messages),
+        )
         entry = replace(tip, source_recipient=None, messages=messages)
         if plan.existing is not None and not plan.rerouted:
             entry = replace(entry, channels=plan.existing.entry.channels, reviewers=plan.existing.entry.reviewers)
@@ -332,7 +397,9 @@ def _commit(
                 report.replies += 1
     for plan in kept:
         if plan.existing is not None:
-            if plan.core or any(m.id not in plan.new_messages for m in plan.messages):
+            if plan.resealed:
+                report.resealed.append(plan.tip.id)
+            elif plan.core or any(m.id not in plan.new_messages for m in plan.messages):
                 report.repaired.append(plan.tip.id)
             else:
                 report.present.append(plan.tip.id)
@@ -380,6 +447,38 @@ def _verify(plan: _Plan, staged: Mapping[str, Path], keys: Keys, report: ImportR
             report.message_sealed_by_mismatch.append((tip.id, message.id))
         readable.append(message)
     plan.messages = readable
+    for bundle_path, local in plan.resealed.items():
+        if bundle_path in staged:
+            _same_plaintext(staged[bundle_path], local, keys, tip.id)
+
+
+def _same_plaintext(new: Path, old: Path, keys: Keys, tip_id: str) -> None:
+    """A re-sealed part must hold exactly what the workspace holds (FORMAT.md §10.2's tamper check).
+
+    A reviewer of any channel holding a tip can re-seal it, and the server can
+    only check that each part keeps its padded length; so every part whose
+    ciphertext changed is opened, old and new, and their plaintexts (padding
+    included) compared by SHA-256. Anything else refuses the whole import.
+    """
+    what = f"tip {short(tip_id)}"
+    try:
+        before = plaintext_sha256(old, keys.age)
+    except (TipboxCryptoError, OSError):
+        raise VerificationError(
+            f"{what} was re-sealed, but its copy in the workspace cannot be opened to compare; nothing was imported"
+        ) from None
+    try:
+        after = plaintext_sha256(new, keys.age)
+    except NoMatchingIdentity:
+        raise NotSealedToYou(f"{what} was re-sealed without your key; nothing was imported") from None
+    except TipboxCryptoError as exc:
+        raise VerificationError(f"{what}: a re-sealed part cannot be opened ({exc}); nothing was imported") from None
+    if before != after:
+        raise VerificationError(
+            f"REFUSED: {what} was re-sealed with different content than this workspace holds "
+            "(content changed by a re-seal: possible tampering by a reviewer of a channel holding it); "
+            "nothing was imported: tell the operator and the other channels out of band"
+        )
 
 
 def _place(ws: Workspace, plan: _Plan, staged: Mapping[str, Path]) -> None:

@@ -33,6 +33,7 @@ from . import (
     conversation,
     dispositions_state,
     extract,
+    handover,
     importer,
     referral,
     render,
@@ -288,7 +289,10 @@ def import_command(app: App, bundle: Path, expect_server_key: str | None, skip_u
 
     The first import pins the server's signing key; a bundle signed by any
     other key later is refused. Importing the same or an overlapping bundle
-    again is harmless: identical tips are skipped.
+    again is harmless: identical tips are skipped. A tip forwarded or
+    re-sealed since comes back with new ciphertext: each changed part is
+    opened and compared with what the workspace holds, and different content
+    refuses the import (possible tampering).
     """
     ws = app.workspace
     with ws.lock():
@@ -681,12 +685,19 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
     Tips another channel leads are left out (the server would refuse the whole
     file): their status changes and replies stay in the workspace, and the
     command says how many.
+
+    Forwards and reseals queued with `forward` and `reseal` make the file a
+    package: a tar archive (the name then ends in .tar) holding the signed
+    file and every re-sealed part, which the operator imports whole.
     """
     if out_file.exists():
         raise StateConflict(f"{out_file} already exists; refusing to overwrite")
     keys = app.keys()
     ws = app.workspace
     with ws.lock():
+        queued = handover.load_queued(ws, keys)
+        if queued and dispositions_mod.package_name(out_file).exists():
+            raise StateConflict(f"{dispositions_mod.package_name(out_file)} already exists; refusing to overwrite")
         listing = tips.load_listing(ws, keys)  # triage records, through the verified cache
         local = channels.led_elsewhere(ws, _directory(ws))
         currents = {t: c for t, c in listing.triage.items() if t not in local}
@@ -694,7 +705,7 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
         replies = conversation.pending_replies(ws, keys, state.replies, keep_local=local)
         export = dispositions_mod.build_export(
             currents, state, keys, utc_now(), everything=everything, replies=replies,
-            hold_limit=server_facts.hold_limit(ws),
+            hold_limit=server_facts.hold_limit(ws), handovers=queued,
         )
         _kept_local(
             dispositions_mod.changed_count(
@@ -705,17 +716,27 @@ def dispositions_export(app: App, out_file: Path, everything: bool) -> None:
         if export.empty:
             render.echo("nothing changed since the last export; no file written (use --all to repeat everything)")
             return
-        write_atomic(out_file, export.data, exclusive=True)
+        written = dispositions_mod.write_file(ws, export, out_file)
         dispositions_state.save_state(ws, keys, export.state)  # replies count as sent only once the file exists
+        handover.forget(ws, [h.tip_id for h in export.handovers])  # their ciphertext now travels in the package
     counts: dict[str, int] = {}
     for entry in export.entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    render.echo(
-        f"wrote {out_file}: {render.counted(len(export.entries), 'disposition')}"
-        + (f" ({summary})" if summary else "")
-        + f", {render.counted(export.replies, 'reply', 'replies')}, id {export.file_id}"
+    handed = (
+        f", {render.counted(export.forwards, 'forward')}, "
+        f"{render.counted(len(export.handovers) - export.forwards, 'reseal')}" if export.package else ""
     )
+    render.echo(
+        f"wrote {written}: {render.counted(len(export.entries), 'disposition')}"
+        + (f" ({summary})" if summary else "")
+        + f", {render.counted(export.replies, 'reply', 'replies')}{handed}, id {export.file_id}"
+    )
+    if export.package:
+        render.echo(
+            f"{written.name} is a dispositions package (a tar archive: the signed file and the re-sealed tips); "
+            f"the operator imports it whole with `tipbox dispositions import {written.name}`"
+        )
     resealed = sum(1 for r in replies if r.resealed)
     if resealed:
         render.echo(f"{resealed} pending replies were sealed again to the reviewers of the newest bundle")
@@ -730,6 +751,86 @@ def _kept_local(entries: int, replies: int) -> None:
             f"{render.counted(replies, 'pending reply', 'pending replies')} for tips another channel leads "
             "(only its reviewers set status, holds, closure, disclosure or reply)"
         )
+
+
+# --- forward / reseal --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("tip")
+@click.option("--to", "target", required=True, metavar="CHANNEL", help="The channel to hand the tip to (its id).")
+@click.option("--lead", is_flag=True, help="Also hand over the lead (only the lead channel's reviewers may).")
+@pass_app
+def forward(app: App, tip: str, target: str, lead: bool) -> None:
+    """Hand a tip to another channel (teruskan laporan): re-seal it whole for the next dispositions export.
+
+    Every stored part (the report, every attachment, every follow-up and
+    reply) is decrypted and the same content sealed to the tip's current
+    reviewers and the target channel's (as the signed channel directory of
+    your newest bundle lists them); replies also to the source. Only
+    ciphertext is written: it waits in the workspace until `dispositions
+    export` carries it in a package. The target must have reviewers and not
+    hold the tip yet; with --lead it also becomes the lead (then status and
+    replies are its). Copies already exported to laptops are not affected.
+    """
+    ws = app.workspace
+    tip_id = ws.resolve(tip)
+    plan = handover.plan_forward(ws, ws.meta(tip_id), target, lead)  # before the passphrase: refusals cost nothing
+    keys = app.keys()
+    with ws.lock():
+        queued = _queue(ws, keys, [plan])
+    directory = _directory(ws)
+    render.echo(
+        f"tip {tip_id[:8]} re-sealed to {render.counted(queued[0].recipients, 'reviewer')} "
+        f"({render.counted(len(queued[0].parts), 'part')}) for channel {channels.label(target.strip(), directory)}"
+        + (", with the lead" if lead else "")
+        + "; `dispositions export` carries it to the server"
+    )
+
+
+@cli.command()
+@click.option("--channel", "channel", required=True, metavar="ID", help="Your channel whose tips to re-seal.")
+@click.option("--all", "everything", is_flag=True, help="Re-seal every tip the channel holds, not only stale ones.")
+@pass_app
+def reseal(app: App, channel: str, everything: bool) -> None:
+    """Re-seal a channel's tips to its current reviewers after one left (segel ulang).
+
+    Needs a bundle exported AFTER the change (`tipbox reviewers remove`): its
+    per-tip reviewers no longer list the removed key. A tip is stale when the
+    key fingerprint it was sealed to is not that of its current reviewers;
+    each stale tip is re-sealed whole (like `forward`) and queued for the
+    next `dispositions export`. Afterwards the removed key opens nothing the
+    server keeps; copies already exported to laptops cannot be taken back.
+    """
+    ws = app.workspace
+    plan = handover.plan_reseal(ws, channel, everything)
+    if not plan.targets:
+        render.echo(
+            f"nothing to re-seal: {render.counted(plan.current, 'tip')} of channel {channel.strip()} "
+            "already sealed to its current reviewers (as the newest bundle lists them)"
+            + (f", {plan.waiting} already queued" if plan.waiting else "")
+        )
+        return
+    keys = app.keys()
+    with ws.lock():
+        queued = _queue(ws, keys, plan.targets)
+    render.echo(
+        f"re-sealed {render.counted(len(queued), 'tip')} of channel {channel.strip()} to their current reviewers"
+        f" ({plan.current} already current" + (f", {plan.waiting} already queued" if plan.waiting else "")
+        + "); `dispositions export` carries them to the server"
+    )
+
+
+def _queue(ws: Workspace, keys: Keys, targets: Sequence[handover.Target]) -> list[handover.Queued]:
+    """Re-seal and queue each target, with a progress bar over the ciphertext read."""
+    sources = conversation.load_sources(ws, keys)
+    total = sum(p.size for t in targets for p in t.meta.entry.files())
+    out = []
+    with render.byte_progress() as progress:
+        progress.start("re-sealing", total)
+        for target in targets:
+            out.append(handover.queue(ws, keys, target, sources, on_part=progress.advance))
+    return out
 
 
 # --- audit -------------------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ def import_report(report: ImportReport) -> None:
     parts.append(f"{len(report.present)} already present")
     if report.repaired:
         parts.append(f"{len(report.repaired)} repaired")
+    if report.resealed:
+        parts.append(f"{counted(len(report.resealed), 'tip')} re-sealed (same content, checked)")
     if report.skipped:
         parts.append(f"{len(report.skipped)} skipped (not sealed to your key)")
     echo("; ".join(parts))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from crypto.audit import Policy
 from crypto.bundle import BundleManifest
-from crypto.documents import JSONObject, JSONValue
+from crypto.documents import JSONObject, JSONValue, thawed
 from crypto.errors import MalformedDocument
 
 from .channels import ChannelName, Directory
@@ -40,6 +40,9 @@ class ServerFacts:
     signer: str | None
     # From the newest bundle with channel facts (FORMAT.md §14); None: the bundles imported so far predate them.
     directory: Directory | None = None
+    # The signed channel directory itself (FORMAT.md §7.1), kept whole so `forward` can verify it again
+    # against the pinned key before trusting whose keys a channel has; None: no bundle carried one yet.
+    signed_directory: JSONObject | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,12 @@ def known(ws: Workspace) -> ServerFacts | None:
         policy = Policy.from_document(raw.nested(stated, "policy").raw) if stated is not None else None
     except MalformedDocument:
         raise raw.error("its policy is not a retention policy") from None
+    signed = raw.value("directory")
+    if signed is not None and not isinstance(signed, dict):
+        raise raw.error("directory is not an object")
     return ServerFacts(
-        list(recipients), policy, raw.optional_text("bundle_created"), raw.optional_text("signer"), _directory(raw)
+        list(recipients), policy, raw.optional_text("bundle_created"), raw.optional_text("signer"), _directory(raw),
+        signed,
     )
 
 
@@ -114,17 +121,15 @@ def remember(ws: Workspace, manifest: BundleManifest, signer: str, directory: Di
     recipients = list(manifest.reviewers or ())
     policy = manifest.policy
     current = known(ws)
+    signed = thawed(manifest.directory) if manifest.directory is not None and directory is not None else None
     if directory is None and current is not None:
         directory = current.directory  # a bundle without channel facts says nothing about them: keep the last
+        signed = current.signed_directory
     if current is not None:
         if current.bundle_created and created and current.bundle_created > created:
             return False
-        if (current.recipients, current.policy, current.bundle_created, current.directory) == (
-            recipients,
-            policy,
-            created,
-            directory,
-        ):
+        if (current.recipients, current.policy, current.bundle_created, current.directory,
+                current.signed_directory) == (recipients, policy, created, directory, signed):
             return False
     record = REVIEWERS.json_text(
         {
@@ -134,6 +139,7 @@ def remember(ws: Workspace, manifest: BundleManifest, signer: str, directory: Di
             "signer": signer,
             "imported": iso(utc_now()),
             "channels": _directory_document(directory),
+            "directory": signed,
         }
     )
     write_atomic(ws.reviewers_file, record, mode=0o600)
