@@ -41,6 +41,7 @@ EVENTS = frozenset(
         "tip.followup",
         "tip.reply",
         "tip.forwarded",
+        "tip.note",
         "tip.resealed",
         "policy.changed",
         "reviewer.added",

@@ -41,6 +41,8 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 MAX_HANDOVERS = 10_000
 # A part of a tip re-sealed by a reviewer (§10.2): which stored age file it replaces.
 PART_KINDS = ("payload", "attachment", "message")
+# A forward may also carry one *new* part: a note to the receiving team (a message of kind note, §10.2).
+NOTE = "note"
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
@@ -64,8 +66,8 @@ class Reply:
 class Part:
     """One stored age file of a tip, re-sealed: it travels as ``path`` in the dispositions package (§10.2)."""
 
-    kind: str  # PART_KINDS
-    id: str | None  # the attachment's or message's id; None for the payload
+    kind: str  # PART_KINDS, or NOTE
+    id: str | None  # the attachment's or message's id (a note's new message id); None for the payload
     path: str
     size: int
     sha256: str
@@ -172,8 +174,8 @@ def _part(raw: Any, handover: str, tip_id: str) -> Part:
     if not isinstance(raw, Mapping) or set(raw) != {"kind", "id", "path", "size", "sha256"}:
         raise MalformedDispositions("a re-sealed part must have exactly kind, id, path, size and sha256")
     kind, part_id = raw["kind"], raw["id"]
-    if kind not in PART_KINDS:
-        raise MalformedDispositions("a re-sealed part has an unknown kind")
+    if kind not in PART_KINDS and not (kind == NOTE and handover == "forwards"):
+        raise MalformedDispositions("a re-sealed part has an unknown kind (a note travels only with a forward)")
     if (kind == "payload") != (part_id is None) or (part_id is not None and not (
             isinstance(part_id, str) and _HEX32.match(part_id))):
         raise MalformedDispositions("a re-sealed part's id must be null for the payload and 32 hex digits otherwise")
@@ -204,6 +206,8 @@ def _handover(raw: Any, forward: bool) -> Handover:
     parts = tuple(_part(p, "forwards" if forward else "reseals", tip_id) for p in raw["parts"])
     if [p.kind for p in parts].count("payload") != 1 or len({p.path for p in parts}) != len(parts):
         raise MalformedDispositions(f"a {what} must carry the payload once and each part once")
+    if [p.kind for p in parts].count(NOTE) > 1:
+        raise MalformedDispositions("a forward carries at most one note")
     return Handover(tip_id, parts, raw["to"] if forward else None, bool(raw["lead"]) if forward else False)
 
 

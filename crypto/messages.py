@@ -77,7 +77,7 @@ def parse(document: object) -> MessageDocument:
         raise MalformedPayload("not a tipbox message")
     kind_code = document.get("kind")
     if not isinstance(kind_code, str) or kind_code not in SEALED_BY:
-        raise MalformedPayload("message kind must be 'reply' or 'followup'")
+        raise MalformedPayload("message kind must be 'reply', 'followup' or 'note'")
     kind = MessageKind(kind_code)
     sealed_by = document.get("sealed_by")
     if not isinstance(sealed_by, str) or sealed_by not in SEALED_BY[kind]:
@@ -89,8 +89,8 @@ def parse(document: object) -> MessageDocument:
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
         raise MalformedPayload(f"message text must be 1 to {MAX_TEXT_CHARS} characters")
     attachments = parse_attachments(document.get("attachments"))
-    if kind == MessageKind.REPLY and attachments:
-        raise MalformedPayload("replies carry no attachments")
+    if kind != MessageKind.FOLLOWUP and attachments:
+        raise MalformedPayload("only follow-ups carry attachments")
     return MessageDocument(
         version, kind, Language(lang), SealedBy(sealed_by), text, attachments, frozen_members(document, _MEMBERS)
     )

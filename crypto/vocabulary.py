@@ -125,10 +125,12 @@ class AgencyKind(StrEnum):
 
 
 class MessageKind(StrEnum):
-    """A conversation message (FORMAT.md §13): a reviewer's reply or a source's follow-up."""
+    """A message on a tip (FORMAT.md §13): a reviewer's reply, a source's follow-up, a forwarding team's note."""
 
     REPLY = "reply"
     FOLLOWUP = "followup"
+    # A reviewer team's note to the team a tip is forwarded to (FORMAT.md §10.2): never shown to the source.
+    NOTE = "note"
 
 
 class SealedBy(StrEnum):
@@ -159,6 +161,7 @@ TIP_SEALERS = (SealedBy.BROWSER, SealedBy.SERVER)
 MESSAGE_SEALERS: Mapping[MessageKind, tuple[SealedBy, ...]] = {
     MessageKind.REPLY: (SealedBy.REVIEWER,),
     MessageKind.FOLLOWUP: (SealedBy.BROWSER, SealedBy.SERVER),
+    MessageKind.NOTE: (SealedBy.REVIEWER,),
 }
 
 Code = TypeVar("Code", bound=StrEnum)

@@ -49,7 +49,7 @@ from .workspace import TIP_ID, Keys, TipMeta, Workspace, iso, short, write_atomi
 SOURCES = RecordKind("tipbox-review-sources", 1, "import the bundles again into a new workspace")
 REPLIES = RecordKind("tipbox-review-replies", 1, "restore it from a backup")
 MAX_TEXT = messages.MAX_TEXT_CHARS
-KIND_NAMES = {MessageKind.FOLLOWUP: "follow-up", MessageKind.REPLY: "reply"}
+KIND_NAMES = {MessageKind.FOLLOWUP: "follow-up", MessageKind.REPLY: "reply", MessageKind.NOTE: "forwarding note"}
 
 
 def kind_name(kind: MessageKind) -> str:
@@ -224,14 +224,14 @@ def reply_recipients(ws: Workspace, keys: Keys, tip_id: str, sources: Mapping[st
     return [source, *reviewers]
 
 
-def check_text(text: str) -> str:
-    """The reply text as it will be sealed (LF, trimmed); refuse empty or oversized text without quoting it."""
+def check_text(text: str, what: str = "reply") -> str:
+    """A reply's (or note's) text as it will be sealed (LF, trimmed); refuse empty or oversized text without quoting it."""
     normalised = text.replace("\r\n", "\n").strip()
     if not normalised:
-        raise InputError("the reply is empty; nothing was saved")
+        raise InputError(f"the {what} is empty; nothing was saved")
     if len(normalised) > MAX_TEXT:
         raise InputError(
-            f"the reply is {len(normalised)} characters; at most {MAX_TEXT} are allowed; nothing was saved"
+            f"the {what} is {len(normalised)} characters; at most {MAX_TEXT} are allowed; nothing was saved"
         )
     return normalised
 
@@ -380,7 +380,7 @@ def thread(ws: Workspace, keys: Keys, meta: TipMeta, sent: Mapping[str, SentRepl
         item = ThreadItem(
             kind=entry.kind,
             id=entry.id,
-            state=RECEIVED if entry.kind == MessageKind.FOLLOWUP else PUBLISHED,
+            state=PUBLISHED if entry.kind == MessageKind.REPLY else RECEIVED,  # only replies reach the status page
             when=entry.received,
             sealed_by=entry.sealed_by,
         )

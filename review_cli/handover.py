@@ -27,6 +27,7 @@ and removes them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -34,11 +35,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from crypto import key_manifest
-from crypto.dispositions import Handover, Part, part_path
+from crypto import key_manifest, messages
+from crypto.dispositions import NOTE, Handover, Part, part_path
 from crypto.documents import JSONObject
 from crypto.errors import NoMatchingIdentity, TipboxCryptoError
-from crypto.vocabulary import MessageKind
+from crypto.vocabulary import MessageKind, SealedBy
 
 from . import channels, conversation, server_facts
 from .channels import Directory
@@ -168,6 +169,8 @@ class Target:
     reviewers: tuple[str, ...]
     to: str | None = None
     lead: bool = False
+    note: str | None = None  # a forward's note to the readers (never the source), as it will be sealed
+    note_lang: str = "id"
 
 
 def _facts(ws: Workspace) -> server_facts.ServerFacts:
@@ -225,7 +228,8 @@ def _reviewers(meta: TipMeta) -> tuple[str, ...]:
     return meta.entry.reviewers
 
 
-def plan_forward(ws: Workspace, meta: TipMeta, to: str, lead: bool) -> Target:
+def plan_forward(ws: Workspace, meta: TipMeta, to: str, lead: bool, note: str | None = None,
+                 note_lang: str = "id") -> Target:
     """Check a forward (no passphrase needed): a one-line refusal for everything the server would refuse."""
     facts = _facts(ws)
     directory = _directory(facts)
@@ -246,7 +250,8 @@ def plan_forward(ws: Workspace, meta: TipMeta, to: str, lead: bool) -> Target:
         )
     _not_queued(ws, meta.id)
     reviewers = tuple(sorted({*_reviewers(meta), *known[target]}))
-    return Target(meta, reviewers, target, lead)
+    text = conversation.check_text(note, "note") if note is not None else None
+    return Target(meta, reviewers, target, lead, text, note_lang)
 
 
 @dataclass
@@ -347,6 +352,8 @@ def queue(
                 raise VerificationError(f"{what} cannot be opened: {exc}") from None
             parts.append(QueuedPart(part.kind, part.id, sealed.size, sealed.sha256))
             on_part(part.size)
+        if target.note is not None:
+            parts.append(_seal_note(staging, target))
         queued = Queued(meta.id, target.to, target.lead, iso(utc_now()), len(target.reviewers), tuple(parts))
         write_atomic(staging / RECORD, HANDOVER.seal(queued.as_json(), keys))
         _not_queued(ws, meta.id)
@@ -354,6 +361,20 @@ def queue(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return queued
+
+
+def _seal_note(staging: Path, target: Target) -> QueuedPart:
+    """The forward's note: a new message of kind note, sealed to the tip's readers and the target (not the source)."""
+    assert target.note is not None
+    document = messages.build(MessageKind.NOTE, target.note, lang=target.note_lang, sealed_by=SealedBy.REVIEWER)
+    sealed = messages.seal_message(document, target.reviewers)
+    part = QueuedPart(NOTE, secrets.token_hex(16), len(sealed), hashlib.sha256(sealed).hexdigest())
+    out = staging / part.relative()
+    out.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(sealed)
+    return part
 
 
 def load_sources(ws: Workspace, keys: Keys) -> dict[str, str]:

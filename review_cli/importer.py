@@ -87,6 +87,7 @@ class ImportReport:
     followups: int = 0  # new follow-ups from sources
     followup_attachments: int = 0
     replies: int = 0  # new replies the server published
+    notes: int = 0  # new notes a forwarding team sent with a forward
     skipped_messages: int = 0  # not sealed to this reviewer (with --skip-unreadable)
     message_sealed_by_mismatch: list[tuple[str, str]] = field(default_factory=list)  # (tip id, message id)
     reviewers_updated: bool = False
@@ -393,6 +394,8 @@ def _commit(
             if message.kind == MessageKind.FOLLOWUP:
                 report.followups += 1
                 report.followup_attachments += len(message.attachments)
+            elif message.kind == MessageKind.NOTE:
+                report.notes += 1
             else:
                 report.replies += 1
     for plan in kept:

@@ -760,8 +760,10 @@ def _kept_local(entries: int, replies: int) -> None:
 @click.argument("tip")
 @click.option("--to", "target", required=True, metavar="CHANNEL", help="The channel to hand the tip to (its id).")
 @click.option("--lead", is_flag=True, help="Also hand over the lead (only the lead channel's reviewers may).")
+@click.option("--note", help="A note to the receiving team (sealed to the tip's readers, never shown to the source).")
+@click.option("--note-lang", type=click.Choice(LANGS), default="id", show_default=True, help="The note's language.")
 @pass_app
-def forward(app: App, tip: str, target: str, lead: bool) -> None:
+def forward(app: App, tip: str, target: str, lead: bool, note: str | None, note_lang: str) -> None:
     """Hand a tip to another channel (teruskan laporan): re-seal it whole for the next dispositions export.
 
     Every stored part (the report, every attachment, every follow-up and
@@ -771,11 +773,13 @@ def forward(app: App, tip: str, target: str, lead: bool) -> None:
     ciphertext is written: it waits in the workspace until `dispositions
     export` carries it in a package. The target must have reviewers and not
     hold the tip yet; with --lead it also becomes the lead (then status and
-    replies are its). Copies already exported to laptops are not affected.
+    replies are its). --note adds a note to the receiving team, sealed to every
+    reader and never shown to the source. Copies already exported to laptops
+    are not affected.
     """
     ws = app.workspace
     tip_id = ws.resolve(tip)
-    plan = handover.plan_forward(ws, ws.meta(tip_id), target, lead)  # before the passphrase: refusals cost nothing
+    plan = handover.plan_forward(ws, ws.meta(tip_id), target, lead, note, note_lang)  # before the passphrase: refusals cost nothing
     keys = app.keys()
     with ws.lock():
         queued = _queue(ws, keys, [plan])

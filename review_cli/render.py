@@ -164,6 +164,8 @@ def import_report(report: ImportReport) -> None:
             f"{counted(report.followups, 'new follow-up')} ({counted(report.followup_attachments, 'attachment')}), "
             f"{counted(report.replies, 'published reply', 'published replies')}"
         )
+    if report.notes:
+        echo(f"{counted(report.notes, 'note')} from a forwarding team (`show` the tip to read it)")
     if report.skipped_messages:
         echo(f"{counted(report.skipped_messages, 'message')} skipped (not sealed to your key)")
     echo(f"server key: {report.signer.fingerprint}")
@@ -311,6 +313,8 @@ SHOW = {
     ),
     MessageKind.FOLLOWUP: ("Pesan lanjutan dari pelapor", "Follow-up from the source"),
     MessageKind.REPLY: ("Balasan peninjau", "Reviewers' reply"),
+    MessageKind.NOTE: ("Catatan tim yang meneruskan (tidak terlihat oleh pelapor)",
+                       "Note from the forwarding team (never shown to the source)"),
     "state_received": ("diterima server {when} (dibulatkan ke jam)", "received by the server {when} (to the hour)"),
     "state_published": ("diterbitkan di halaman status {when}", "published on the status page {when}"),
     "state_sent": (

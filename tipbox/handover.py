@@ -33,12 +33,14 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
-from crypto import archive, audit, header, streams
-from crypto.dispositions import Body, Handover, Part, verify_package_parts
+from crypto import archive, audit, header, messages, streams
+from crypto.dispositions import NOTE, Body, Handover, Part, verify_package_parts
 from crypto.errors import TipboxCryptoError
+from crypto.padding import padded_length
 
 from . import readers, storage
-from .models import TIP_READY, Attachment, Message, Tip, TipChannel
+from .intake.service import receive_message
+from .models import TIP_READY, TIP_UPLOADING, Attachment, Message, Tip, TipChannel
 
 EventSink = Callable[[Session, str, str | None, Mapping[str, Any]], None]
 
@@ -105,6 +107,22 @@ def _check_part(db: Session, package: Path, tip: Tip, part: Part, stored: Attach
         raise HandoverError(f"{what} is not the same length as the stored one: a re-seal must not change content")
 
 
+def _check_note(db: Session, package: Path, tip: Tip, note: Part, recipients: int) -> None:
+    """A forward's note is new: a fresh message id, sealed to the readers (never the source), message-sized."""
+    if note.id is None or db.get(Message, note.id) is not None:
+        raise HandoverError(f"the note forwarded with tip {tip.id[:8]} reuses a message id")
+    try:
+        with archive.open_member(package, note.path) as handle:
+            parsed = header.parse_header(handle)
+            header.check_x25519_recipients(parsed, recipients)
+            padded = header.check_padded_payload(note.size - parsed.length)
+    except TipboxCryptoError:
+        raise HandoverError(f"the note forwarded with tip {tip.id[:8]} is not sealed the tipbox way to the "
+                            f"{recipients} readers") from None
+    if padded > padded_length(messages.MAX_PAYLOAD_BYTES):
+        raise HandoverError(f"the note forwarded with tip {tip.id[:8]} is too large")
+
+
 def plan(
     db: Session,
     body: Body,
@@ -134,7 +152,7 @@ def plan(
         except readers.NotRoutable as exc:
             raise HandoverError(str(exc)) from None
         stored = _stored_parts(tip)
-        sent = {(p.kind, p.id): p for p in handover.parts}
+        sent = {(p.kind, p.id): p for p in handover.parts if p.kind != NOTE}
         if set(sent) != set(stored):
             raise HandoverError(f"the {'forward' if handover.forward else 'reseal'} of tip {tip.id[:8]} must carry "
                                 f"every stored part of it ({len(stored)}), and only those ({len(sent)} sent)")
@@ -142,6 +160,8 @@ def plan(
             stored_part = stored[key]
             extra = 1 if isinstance(stored_part, Message) and stored_part.kind == "reply" else 0  # the source
             _check_part(db, package, tip, part, stored_part, keys.count + extra)
+        for note in (p for p in handover.parts if p.kind == NOTE):
+            _check_note(db, package, tip, note, keys.count)
         planned.append(Planned(handover, tip, holders, keys))
     return planned
 
@@ -178,7 +198,10 @@ def apply(
         stored = _stored_parts(tip)
         size = 0
         for part in handover.parts:
-            _replace(db, package, tip, part, stored[(part.kind, part.id)], item.keys, chunk_bytes)
+            if part.kind == NOTE:
+                _add_note(db, package, tip, part, item.keys)
+            else:
+                _replace(db, package, tip, part, stored[(part.kind, part.id)], item.keys, chunk_bytes)
             size += part.size
         readers.remember(db, item.keys)
         led_by_signer = tip.channel_id in signer_channels
@@ -199,6 +222,17 @@ def apply(
             reseals += 1
     db.flush()
     return forwards, reseals
+
+
+def _add_note(db: Session, package: Path, tip: Tip, note: Part, keys: readers.ReaderKeys) -> None:
+    """The forwarding team's note joins the tip's thread as a message for reviewers (the status page skips it)."""
+    assert note.id is not None
+    data = archive.read_member(package, note.path)
+    message = Message(id=note.id, tip_id=tip.id, seq=0, kind=NOTE, state=TIP_UPLOADING, sealed_by="reviewer",
+                      key_fingerprint=keys.fingerprint, payload=data, payload_size=len(data),
+                      payload_sha256=hashlib.sha256(data).hexdigest())
+    db.add(message)
+    receive_message(db, tip, message)
 
 
 def _lead(tip: Tip, channel_id: str) -> None:

@@ -392,7 +392,7 @@ def message_vectors(regenerate: bool) -> dict[str, Any]:
         files = old["sealed"]
     invalid = [
         ({**reply, "v": 2}, "UnknownPayloadVersion"),
-        ({**reply, "kind": "note"}, "MalformedPayload"),
+        ({**reply, "kind": "memo"}, "MalformedPayload"),
         ({**reply, "sealed_by": "browser"}, "MalformedPayload"),
         ({**followup, "sealed_by": "reviewer"}, "MalformedPayload"),
         ({**reply, "text": "   "}, "MalformedPayload"),

@@ -212,6 +212,31 @@ def _messages(net: Network) -> list:
         return list(tip.messages)
 
 
+def test_a_forward_carries_a_note_the_target_reads_and_the_source_never_sees(network: Network, tmp_path: Path) -> None:
+    net = network
+    _send(net)
+    blitar = _desk(tmp_path, net.ids[BLITAR], "blitar")
+    blitar.ok("import", str(net.export(BLITAR)))
+    note = "Korban di pelabuhan Bengkulu; mohon imigrasi menangani. " + net.canary.lower()
+    queued = blitar.ok("forward", net.tip_id[:8], "--to", BENGKULU, "--note", note)
+    assert "(5 parts)" in queued  # payload, 2 attachments, the follow-up, and the note
+    _no_plaintext_in(blitar.root, net.canary.lower())
+    blitar.ok("dispositions", "export", "--out", str(tmp_path / "d.tar"))
+    applied = net.import_(tmp_path / "d.tar")
+    assert applied.exit_code == 0, applied.output
+    (stored,) = [m for m in _messages(net) if m.kind == "note"]
+    assert not _opens(net.ids[UMUM], [stored.payload])
+    bengkulu = _desk(tmp_path, net.ids[BENGKULU], "bengkulu")
+    assert "1 note from a forwarding team" in bengkulu.ok("import", str(net.export(BENGKULU)))
+    shown = bengkulu.ok("show", net.tip_id[:8], "--lang", "en")
+    assert "Note from the forwarding team" in shown and "mohon imigrasi menangani" in shown
+    assert net.browser is not None
+    status = net.browser.status(net.receipt).get_json()
+    assert status["replies"] == [] and "imigrasi" not in json.dumps(status)
+    refused = blitar("forward", net.tip_id[:8], "--to", UMUM, "--note", "   ")
+    assert refused.exit_code != 0 and "the note is empty" in refused.stderr + refused.stdout
+
+
 def test_a_forged_package_applies_nothing(network: Network, tmp_path: Path) -> None:
     """The Blitar reviewer's package, signed again by a reviewer whose channel does not hold the tip."""
     net = network

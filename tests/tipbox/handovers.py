@@ -52,6 +52,17 @@ def resealed_parts(
     return parts
 
 
+def sealed_note(tip_id: str, text: str, recipients: Sequence[str]) -> dict[Part, bytes]:
+    """A forward's note to the receiving team: a new message of kind note, sealed to the readers."""
+    from crypto import messages
+
+    note_id = secrets.token_hex(16)
+    sealed = messages.seal_message(messages.build("note", text, lang="id", sealed_by="reviewer"), recipients)
+    part = Part("note", note_id, part_path("forwards", tip_id, "note", note_id), len(sealed),
+                hashlib.sha256(sealed).hexdigest())
+    return {part: sealed}
+
+
 def package(
     path: Path,
     signer: ReviewerIdentity,

@@ -17,20 +17,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from crypto import bundle, envelope
+from crypto import bundle, envelope, messages
 from crypto.audit import verify as verify_audit
 from crypto.dispositions import Handover
 from crypto.errors import NoMatchingIdentity
 from crypto.identity import ReviewerIdentity
 from crypto.signing import public_key_b64
 from tests.tipbox.browser_like import BrowserLike
-from tests.tipbox.handovers import package, resealed_parts
+from tests.tipbox.handovers import package, resealed_parts, sealed_note
 from tests.tipbox.network import BENGKULU, BLITAR, JATIM, NASIONAL, UMUM, add_reviewer, seed_network
 from tests.tipbox.support import run_cli
 from tipbox import clock, db, storage
 from tipbox.audit.models import AuditEvent
 from tipbox.keys import load_server_key
-from tipbox.models import Tip, TipChannel
+from tipbox.models import Message, Tip, TipChannel
 
 BLITAR_ROUTE = [BLITAR, JATIM, NASIONAL]
 
@@ -332,3 +332,40 @@ def test_a_forwarded_tip_is_purged_on_time_and_the_audit_stays_clean(
     report = verify_audit(io.StringIO(audit_out.read_text()), [_server_key(app)], at=later.replace(tzinfo=UTC))
     assert report.ok, report.violations
     assert report.counts_by_channel()[BENGKULU] == {"purged": 1}
+
+
+def test_a_forward_carries_a_note_for_the_readers_that_the_source_never_sees(
+    app: Flask, client: FlaskClient, network: dict[str, ReviewerIdentity], tmp_path: Path
+) -> None:
+    browser, receipt = _blitar_tip(client)
+    with app.app_context():
+        tip_id = db.session().scalars(select(Tip.id)).one()
+    verified = _export(app, tmp_path, BLITAR)
+    (tip,) = verified.manifest.tips
+    assert tip.reviewers is not None
+    keys = sorted({*tip.reviewers, network[BENGKULU].recipient})
+    parts = resealed_parts(verified, tip, network[BLITAR], keys, "forwards", tip.source_recipient)
+    # A note sealed to the target alone would leave the other readers out: refused, nothing applied.
+    short = {**parts, **sealed_note(tip_id, "hanya untuk imigrasi", [network[BENGKULU].recipient])}
+    refused = _import(app, package(tmp_path / "short-note.tar", network[BLITAR],
+                                   [(Handover(tip_id, tuple(short), BENGKULU), short)]))
+    assert refused.exit_code != 0 and "note forwarded with tip" in refused.output, refused.output
+    assert _holders(app, tip_id) == BLITAR_ROUTE
+    parts.update(sealed_note(tip_id, "Korban di pelabuhan; mohon imigrasi menangani.", keys))
+    path = package(tmp_path / "note.tar", network[BLITAR], [(Handover(tip_id, tuple(parts), BENGKULU), parts)])
+    result = _import(app, path)
+    assert result.exit_code == 0, result.output
+    (exported,) = _export(app, tmp_path, BENGKULU).manifest.tips
+    (note,) = [m for m in exported.messages if m.kind.value == "note"]
+    with app.app_context():
+        stored = db.session().get(Message, note.id)
+        assert stored is not None and stored.payload is not None and stored.kind == "note"
+        for channel in (BENGKULU, BLITAR, JATIM, NASIONAL):
+            opened = messages.open_message(stored.payload, [network[channel].age_identity], "note")
+            assert opened.text == "Korban di pelabuhan; mohon imigrasi menangani."
+        with pytest.raises(NoMatchingIdentity):
+            messages.open_message(stored.payload, [network[UMUM].age_identity], "note")
+        events = [e.event for e in db.session().scalars(select(AuditEvent))]
+    assert "tip.note" in events
+    status = browser.status(receipt).get_json()
+    assert status["replies"] == [] and len(status["followups"]) == 1  # the note is not the source's to see

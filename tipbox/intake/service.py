@@ -424,7 +424,7 @@ def receive_message(db: Session, tip: Tip, message: Message, *, attachments: int
     message.upload_expires_at = None  # the token hash stays for retries, as a tip's (_already_done)
     if message not in tip.messages:
         tip.messages.append(message)
-    event = "tip.reply" if message.kind == "reply" else "tip.followup"
+    event = {"reply": "tip.reply", "note": "tip.note"}.get(message.kind, "tip.followup")
     data: dict[str, object] = {"id": message.id, "sha256": message.payload_sha256,
                                "size": audit.size_bucket(message.payload_size or 0)}
     if message.kind == "followup":
