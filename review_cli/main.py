@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -762,8 +762,16 @@ def _kept_local(entries: int, replies: int) -> None:
 @click.option("--lead", is_flag=True, help="Also hand over the lead (only the lead channel's reviewers may).")
 @click.option("--note", help="A note to the receiving team (sealed to the tip's readers, never shown to the source).")
 @click.option("--note-lang", type=click.Choice(LANGS), default="id", show_default=True, help="The note's language.")
+@click.option(
+    "--packet",
+    "packet_agency",
+    type=click.Choice(list(AGENCIES), case_sensitive=False),
+    help="Include the referral packet for this agency (as `refer --format md` writes it) in the note.",
+)
 @pass_app
-def forward(app: App, tip: str, target: str, lead: bool, note: str | None, note_lang: str) -> None:
+def forward(
+    app: App, tip: str, target: str, lead: bool, note: str | None, note_lang: str, packet_agency: str | None
+) -> None:
     """Hand a tip to another channel (teruskan laporan): re-seal it whole for the next dispositions export.
 
     Every stored part (the report, every attachment, every follow-up and
@@ -774,14 +782,17 @@ def forward(app: App, tip: str, target: str, lead: bool, note: str | None, note_
     export` carries it in a package. The target must have reviewers and not
     hold the tip yet; with --lead it also becomes the lead (then status and
     replies are its). --note adds a note to the receiving team, sealed to every
-    reader and never shown to the source. Copies already exported to laptops
-    are not affected.
+    reader and never shown to the source; --packet AGENCY adds the referral
+    packet to that note (built in memory, never written to disk here). Copies
+    already exported to laptops are not affected.
     """
     ws = app.workspace
     tip_id = ws.resolve(tip)
-    plan = handover.plan_forward(ws, ws.meta(tip_id), target, lead, note, note_lang)  # before the passphrase: refusals cost nothing
+    plan = handover.plan_forward(ws, ws.meta(tip_id), target, lead, note, note_lang)  # before the passphrase
     keys = app.keys()
     with ws.lock():
+        if packet_agency is not None:
+            plan = _with_packet(app, plan, keys, packet_agency.upper(), note_lang)
         queued = _queue(ws, keys, [plan])
     directory = _directory(ws)
     render.echo(
@@ -790,6 +801,17 @@ def forward(app: App, tip: str, target: str, lead: bool, note: str | None, note_
         + (", with the lead" if lead else "")
         + "; `dispositions export` carries it to the server"
     )
+
+
+def _with_packet(app: App, plan: handover.Target, keys: Keys, agency: str, lang: str) -> handover.Target:
+    """The forward's note with the referral packet appended, as Markdown (the same packet `refer` writes)."""
+    meta = plan.meta
+    document = tips.open_payload(app.workspace, keys, meta)
+    record = triage.load(app.workspace, keys, meta.id)
+    triage.require_referable(record.current, document.answers.category, meta.id)
+    packet = referral.build_packet(meta.id, meta, document, record.current, record.history, agency, lang, utc_now())
+    text = "\n\n".join(part for part in (plan.note, referral.to_markdown(packet)) if part)
+    return replace(plan, note=conversation.check_text(text, "note with its referral packet"))
 
 
 @cli.command()

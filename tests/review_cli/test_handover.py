@@ -237,6 +237,26 @@ def test_a_forward_carries_a_note_the_target_reads_and_the_source_never_sees(net
     assert refused.exit_code != 0 and "the note is empty" in refused.stderr + refused.stdout
 
 
+def test_a_forward_can_carry_the_referral_packet_in_its_note(network: Network, tmp_path: Path) -> None:
+    """--packet builds the packet `refer` would write (in memory) and seals it in the note: the target reads it."""
+    net = network
+    _send(net)
+    blitar = _desk(tmp_path, net.ids[BLITAR], "blitar")
+    blitar.ok("import", str(net.export(BLITAR)))
+    refused = blitar("forward", net.tip_id[:8], "--to", BENGKULU, "--packet", "IMIGRASI")
+    assert refused.exit_code != 0  # no triaged priority yet: the same refusal as `refer`
+    blitar.ok("triage", net.tip_id[:8], "--priority", "P1", "--reason", "anak di kapal malam ini", "--region", "35.72",
+              "--category", "ANAK-EKO")
+    blitar.ok("forward", net.tip_id[:8], "--to", BENGKULU, "--note", "Mohon ditangani.", "--packet", "IMIGRASI")
+    assert not list(blitar.root.rglob("*.md"))  # the packet was never written as a file
+    blitar.ok("dispositions", "export", "--out", str(tmp_path / "d.tar"))
+    assert net.import_(tmp_path / "d.tar").exit_code == 0
+    bengkulu = _desk(tmp_path, net.ids[BENGKULU], "bengkulu")
+    bengkulu.ok("import", str(net.export(BENGKULU)))
+    shown = bengkulu.ok("show", net.tip_id[:8])
+    assert "Mohon ditangani." in shown and "RAHASIA" in shown and net.tip_id[:8] in shown
+
+
 def test_a_forged_package_applies_nothing(network: Network, tmp_path: Path) -> None:
     """The Blitar reviewer's package, signed again by a reviewer whose channel does not hold the tip."""
     net = network
