@@ -23,3 +23,22 @@ def missing_service(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required for CI: {reason}")
     pytest.skip(reason)
+
+
+def opens_all(identity: Any, files: list[bytes]) -> bool:
+    """True if ``identity`` (a ReviewerIdentity) opens every age file, False if it opens none; a mix fails.
+
+    A real decrypt each: how the handover tests prove who can and cannot read what the server stores.
+    """
+    from crypto import envelope
+    from crypto.errors import NoMatchingIdentity
+
+    results = []
+    for data in files:
+        try:
+            envelope.open_bytes(data, [identity.age_identity])
+            results.append(True)
+        except NoMatchingIdentity:
+            results.append(False)
+    assert len(set(results)) == 1, results
+    return results[0]

@@ -93,34 +93,31 @@ def _old_padded_length(db: Session, tip: Tip, stored: Attachment | Message | Tip
     return header.check_padded_payload(total - parsed.length)
 
 
-def _check_part(db: Session, package: Path, tip: Tip, part: Part, stored: Attachment | Message | Tip,
-                recipients: int) -> None:
-    what = f"the re-sealed {part.kind} of tip {tip.id[:8]}"
+def _padded_length(package: Path, part: Part, recipients: int, what: str) -> int:
+    """A part's padded plaintext length, once its header is strict and sealed to exactly ``recipients``."""
     try:
         with archive.open_member(package, part.path) as handle:
             parsed = header.parse_header(handle)
             header.check_x25519_recipients(parsed, recipients)
-            padded = header.check_padded_payload(part.size - parsed.length)
+            return header.check_padded_payload(part.size - parsed.length)
     except TipboxCryptoError:
         raise HandoverError(f"{what} is not sealed the tipbox way to the {recipients} recipients it must reach") from None
-    if padded != _old_padded_length(db, tip, stored):
+
+
+def _check_part(db: Session, package: Path, tip: Tip, part: Part, stored: Attachment | Message | Tip,
+                recipients: int) -> None:
+    what = f"the re-sealed {part.kind} of tip {tip.id[:8]}"
+    if _padded_length(package, part, recipients, what) != _old_padded_length(db, tip, stored):
         raise HandoverError(f"{what} is not the same length as the stored one: a re-seal must not change content")
 
 
 def _check_note(db: Session, package: Path, tip: Tip, note: Part, recipients: int) -> None:
     """A forward's note is new: a fresh message id, sealed to the readers (never the source), message-sized."""
+    what = f"the note forwarded with tip {tip.id[:8]}"
     if note.id is None or db.get(Message, note.id) is not None:
-        raise HandoverError(f"the note forwarded with tip {tip.id[:8]} reuses a message id")
-    try:
-        with archive.open_member(package, note.path) as handle:
-            parsed = header.parse_header(handle)
-            header.check_x25519_recipients(parsed, recipients)
-            padded = header.check_padded_payload(note.size - parsed.length)
-    except TipboxCryptoError:
-        raise HandoverError(f"the note forwarded with tip {tip.id[:8]} is not sealed the tipbox way to the "
-                            f"{recipients} readers") from None
-    if padded > padded_length(messages.MAX_PAYLOAD_BYTES):
-        raise HandoverError(f"the note forwarded with tip {tip.id[:8]} is too large")
+        raise HandoverError(f"{what} reuses a message id")
+    if _padded_length(package, note, recipients, what) > padded_length(messages.MAX_PAYLOAD_BYTES):
+        raise HandoverError(f"{what} is too large")
 
 
 def plan(

@@ -25,12 +25,12 @@ from sqlalchemy import select
 
 from crypto import envelope, padding, payload
 from crypto.dispositions import Handover, Part, read_package_document
-from crypto.errors import NoMatchingIdentity
 from crypto.identity import ReviewerIdentity, save_identity
 from crypto.signing import CONTEXT_DISPOSITIONS, canonical_json, sign_document
 from review_cli import main as review_main
 from tests.review_cli.conftest import Run, SavedIdentity, one_line_error
 from tests.review_cli.support import PASSPHRASE, ChannelSpec, FakeServer, snapshot
+from tests.support import opens_all
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.handovers import package, resealed_parts
 from tests.tipbox.network import BENGKULU, BLITAR, JATIM, NASIONAL, UMUM, add_reviewer, seed_network
@@ -101,19 +101,6 @@ class Network:
                                              .where(TipChannel.tip_id == self.tip_id).order_by(TipChannel.position)))
 
 
-def _opens(identity: ReviewerIdentity, files: list[bytes]) -> bool:
-    """True if ``identity`` opens every file, False if it opens none (a real decrypt each); a mix fails."""
-    results = []
-    for data in files:
-        try:
-            envelope.open_bytes(data, [identity.age_identity])
-            results.append(True)
-        except NoMatchingIdentity:
-            results.append(False)
-    assert len(set(results)) == 1, results
-    return results[0]
-
-
 @pytest.fixture
 def network(app: Flask, reviewer: SavedIdentity, tmp_path: Path) -> Iterator[Network]:
     first = app.test_cli_runner().invoke(args=["channels", "list"])
@@ -160,7 +147,7 @@ def test_forward_reaches_the_target_and_every_holder_keeps_reading(network: Netw
     assert "1 published reply" in imported
     before = net.stored()
     assert len(before) == 5  # payload, its attachment, the follow-up, its attachment, the reply
-    assert not _opens(net.ids[BENGKULU], before)
+    assert not opens_all(net.ids[BENGKULU], before)
 
     queued = blitar.ok("forward", net.tip_id[:8], "--to", BENGKULU)
     assert f"tip {net.tip_id[:8]} re-sealed to 4 reviewers (5 parts) for channel bengkulu-tengah" in queued
@@ -180,8 +167,8 @@ def test_forward_reaches_the_target_and_every_holder_keeps_reading(network: Netw
     assert net.holders() == [*ROUTE, BENGKULU]
     after = net.stored()
     for channel in (*ROUTE, BENGKULU):
-        assert _opens(net.ids[channel], after), channel
-    assert not _opens(net.ids[UMUM], after)  # a channel that does not hold it: every part refused
+        assert opens_all(net.ids[channel], after), channel
+    assert not opens_all(net.ids[UMUM], after)  # a channel that does not hold it: every part refused
     # The reply part is the source's too.
     reply = next(m.payload for m in _messages(net) if m.kind == "reply")
     from crypto.receipt_keys import derive
@@ -225,7 +212,7 @@ def test_a_forward_carries_a_note_the_target_reads_and_the_source_never_sees(net
     applied = net.import_(tmp_path / "d.tar")
     assert applied.exit_code == 0, applied.output
     (stored,) = [m for m in _messages(net) if m.kind == "note"]
-    assert not _opens(net.ids[UMUM], [stored.payload])
+    assert not opens_all(net.ids[UMUM], [stored.payload])
     bengkulu = _desk(tmp_path, net.ids[BENGKULU], "bengkulu")
     assert "1 note from a forwarding team" in bengkulu.ok("import", str(net.export(BENGKULU)))
     shown = bengkulu.ok("show", net.tip_id[:8], "--lang", "en")
@@ -324,7 +311,7 @@ def test_reseal_after_a_reviewer_leaves_locks_the_key_out(network: Network, tmp_
     _send(net)
     blitar = _desk(tmp_path, net.ids[BLITAR], "blitar")
     blitar.ok("import", str(net.export(BLITAR)))
-    assert _opens(leaving, net.stored())
+    assert opens_all(leaving, net.stored())
     # Before the removal the bundle's reviewers still list the key: nothing is stale.
     assert "nothing to re-seal: 1 tip of channel blitar-kota already sealed" in blitar.ok("reseal", "--channel", BLITAR)
     refused = blitar("reseal", "--channel", BENGKULU)
@@ -339,9 +326,9 @@ def test_reseal_after_a_reviewer_leaves_locks_the_key_out(network: Network, tmp_
     applied = net.import_(tmp_path / "reseal.tar")
     assert applied.exit_code == 0 and "1 tip re-sealed" in applied.output, applied.output
     after = net.stored()
-    assert not _opens(leaving, after)
+    assert not opens_all(leaving, after)
     for channel in ROUTE:
-        assert _opens(net.ids[channel], after), channel
+        assert opens_all(net.ids[channel], after), channel
     listing = run_cli(net.app, "reviewers", "list", "--channel", BLITAR)
     assert "removed: r-leaving" not in listing and "still opens" not in listing, listing
     # The workspace takes the re-sealed tip back (same content) and has nothing left to re-seal.

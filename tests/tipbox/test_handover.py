@@ -23,6 +23,7 @@ from crypto.dispositions import Handover
 from crypto.errors import NoMatchingIdentity
 from crypto.identity import ReviewerIdentity
 from crypto.signing import public_key_b64
+from tests.support import opens_all
 from tests.tipbox.browser_like import BrowserLike
 from tests.tipbox.handovers import package, resealed_parts, sealed_note
 from tests.tipbox.network import BENGKULU, BLITAR, JATIM, NASIONAL, UMUM, add_reviewer, seed_network
@@ -77,19 +78,6 @@ def _stored(app: Flask, tip_id: str) -> list[bytes]:
         return files
 
 
-def _opens(identity: ReviewerIdentity, files: list[bytes]) -> bool:
-    """True if the identity opens every file, False if none; a mix fails the test."""
-    results = []
-    for data in files:
-        try:
-            envelope.open_bytes(data, [identity.age_identity])
-            results.append(True)
-        except NoMatchingIdentity:
-            results.append(False)
-    assert len(set(results)) == 1, results
-    return results[0]
-
-
 def _import(app: Flask, path: Path):
     return app.test_cli_runner().invoke(args=["dispositions", "import", str(path)])
 
@@ -120,15 +108,15 @@ def test_a_forward_reaches_the_target_keeps_the_holders_and_no_one_else(
     with app.app_context():
         tip_id = db.session().scalars(select(Tip.id)).one()
     before = _stored(app, tip_id)
-    assert not _opens(network[BENGKULU], before)
+    assert not opens_all(network[BENGKULU], before)
     result = _import(app, _forward(app, tmp_path, network, tip_id, BENGKULU))
     assert result.exit_code == 0, result.output
     assert "1 tip forwarded" in result.output
     after = _stored(app, tip_id)
     assert len(after) == len(before) == 4  # the payload, its attachment, the follow-up and its attachment
     for channel in (BLITAR, JATIM, NASIONAL, BENGKULU):
-        assert _opens(network[channel], after), channel
-    assert not _opens(network[UMUM], after)
+        assert opens_all(network[channel], after), channel
+    assert not opens_all(network[UMUM], after)
     assert _holders(app, tip_id) == [*BLITAR_ROUTE, BENGKULU]
     # The target's next export holds it, with everything; the source is told it was referred.
     (exported,) = _export(app, tmp_path, BENGKULU).manifest.tips
@@ -140,7 +128,7 @@ def test_a_forward_reaches_the_target_keeps_the_holders_and_no_one_else(
     # Later messages reach the target too.
     access = browser.status(receipt).get_json()["access"]
     assert browser.follow_up(access, "after the forward").status_code == 200
-    assert _opens(network[BENGKULU], _stored(app, tip_id))
+    assert opens_all(network[BENGKULU], _stored(app, tip_id))
 
 
 def test_a_forward_with_the_lead_hands_status_to_the_target(
@@ -249,7 +237,7 @@ def test_a_reseal_after_a_reviewer_leaves_locks_their_key_out_of_everything_stor
     _blitar_tip(client)
     with app.app_context():
         tip_id = db.session().scalars(select(Tip.id)).one()
-    assert _opens(leaving, _stored(app, tip_id))
+    assert opens_all(leaving, _stored(app, tip_id))
     run_cli(app, "reviewers", "remove", "r-leaving", "--channel", BLITAR)
     listing = run_cli(app, "reviewers", "list", "--channel", BLITAR)
     assert "removed: r-leaving" in listing and "still opens 1 stored tip" in listing
@@ -261,9 +249,9 @@ def test_a_reseal_after_a_reviewer_leaves_locks_their_key_out_of_everything_stor
     result = _import(app, path)
     assert result.exit_code == 0 and "1 tip re-sealed" in result.output, result.output
     after = _stored(app, tip_id)
-    assert not _opens(leaving, after)
+    assert not opens_all(leaving, after)
     for channel in BLITAR_ROUTE:
-        assert _opens(network[channel], after)
+        assert opens_all(network[channel], after)
     assert "removed: r-leaving" not in run_cli(app, "reviewers", "list", "--channel", BLITAR)
     # The replaced ciphertext is gone from the database file too (SQLite: the import scrubs, as purge does).
     url = app.extensions["tipbox.config"].database_url
@@ -308,9 +296,9 @@ def test_a_forward_reaches_a_forward_only_agency_desk(
     _blitar_tip(client)
     with app.app_context():
         tip_id = db.session().scalars(select(Tip.id)).one()
-    assert not _opens(desk, _stored(app, tip_id))
+    assert not opens_all(desk, _stored(app, tip_id))
     assert _import(app, _forward(app, tmp_path, {**network, "bp2mi": desk}, tip_id, "bp2mi")).exit_code == 0
-    assert _opens(desk, _stored(app, tip_id))
+    assert opens_all(desk, _stored(app, tip_id))
     assert _holders(app, tip_id) == [*BLITAR_ROUTE, "bp2mi"]
 
 
