@@ -159,7 +159,8 @@ def import_dispositions(
         raise DispositionError(
             f"{len(unknown)} entries name tips this server does not hold (e.g. {unknown[0][:8]}); nothing was applied"
         )
-    _check_lead([t for t in tips.values() if t.id in decided(parsed)], channels)
+    decides = decided(parsed)
+    _check_lead([t for t in tips.values() if t.id in decides], channels)
     try:
         planned = handover.plan(db, parsed, tips, channels, purged, package)
     except handover.HandoverError as exc:
