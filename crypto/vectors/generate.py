@@ -20,7 +20,7 @@ from typing import Any
 
 import nacl.signing
 
-from crypto import envelope, key_manifest, messages, padding, payload, receipt_keys
+from crypto import envelope, key_manifest, messages, padding, payload, receipt_keys, upload_digest
 from crypto.attachments import seal_attachment
 from crypto.identity import ReviewerIdentity, encrypt_identity, recipient_fingerprint
 from crypto.signing import (
@@ -504,6 +504,22 @@ def routing_vectors() -> dict[str, Any]:
             "cases": cases}
 
 
+def upload_vectors() -> dict[str, Any]:
+    """The chunk-list digest a browser upload declares (FORMAT.md §4.1): data, cut, per-chunk and list digests."""
+    cases = []
+    for length, chunk_bytes in [(1, 64), (64, 64), (200, 64), (256, 128), (1000, 300), (4096, 1024)]:
+        data = (bytes(range(256)) * (length // 256 + 1))[:length]
+        chunks = upload_digest.split(data, chunk_bytes)
+        cases.append({
+            "data_hex": data.hex(),
+            "chunk_bytes": chunk_bytes,
+            "chunk_sha256": [hashlib.sha256(c).hexdigest() for c in chunks],
+            "chunks_sha256": upload_digest.chunk_list_sha256(chunks),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        })
+    return {"source": "crypto/FORMAT.md §4.1", "cases": cases}
+
+
 def main(argv: list[str]) -> None:
     regenerate = "--regenerate-age" in argv
     _write("padding.json", padding_vectors())
@@ -514,6 +530,7 @@ def main(argv: list[str]) -> None:
     _write("receipt_keys.json", receipt_key_vectors())
     _write("messages.json", message_vectors(regenerate))
     _write("routing.json", routing_vectors())
+    _write("upload.json", upload_vectors())
 
 
 if __name__ == "__main__":

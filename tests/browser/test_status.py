@@ -131,9 +131,11 @@ def test_js_status_story(request, browser_name: str, live_server: LiveServer, tm
     receipt = _submit(page, live_server, f"Anak-anak dipaksa mengemis. {canary}", js=True)
     assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}", receipt)
     keys = receipt_keys.derive(receipt)
-    # The browser made the receipt: finalize carried only the public recipient and the lookup key.
-    [finalize] = recorder.json_posts("/finalize")
-    assert finalize["source_recipient"] == keys.recipient and finalize["lookup"] == keys.lookup
+    # The browser made the receipt: the one request that sent the sealed tip carried only the
+    # public recipient and the lookup key (FORMAT.md §4.1: no separate finalize).
+    [opened] = recorder.json_posts("/api/v1/submissions")
+    assert opened["source_recipient"] == keys.recipient and opened["lookup"] == keys.lookup
+    assert recorder.json_posts("/finalize") == []
     tip = report_with_reply(live_server, tmp_path, receipt)
 
     # The source comes back in a fresh window.

@@ -5,6 +5,13 @@ token; ``PUT .../chunks/<seq>`` sends ciphertext pieces (idempotent, so a
 flaky Tor circuit can retry); ``POST .../complete`` closes an attachment;
 ``POST .../finalize`` sends the sealed tip and makes it visible in one
 transaction. Every call is CSRF-protected (``X-CSRFToken``).
+
+Over Tor each of those is a round trip of about a second, so the form takes
+the short way (FORMAT.md §4.1): the open carries the sealed tip itself (a tip
+without attachments is received by that one request), each chunk carries its
+own SHA-256 (``Content-Digest``), and an attachment's last chunk carries its
+completion (``Tipbox-Complete``), which also receives the tip when it was the
+last part missing.
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ from crypto.errors import MalformedJSON
 from .. import db, readers
 from . import context
 from .service import (
+    ChunkResult,
+    Completion,
     IntakeError,
     SourceKeys,
     Upload,
     browser_route,
     complete_attachment,
     finalize,
+    open_sealed,
     put_chunk,
     start_upload,
 )
@@ -36,6 +46,11 @@ TOKEN_HEADER = "X-Upload-Token"
 # The deepest body is finalize's: an object holding a list of strings.
 MAX_BODY_DEPTH = 4
 _SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+# RFC 9530 Content-Digest with a sha-256 member (the only one tipbox reads; others are ignored).
+_CONTENT_DIGEST = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/]{43}=):\s*(?:,|\Z)")
+# Tipbox-Complete: size=<age file bytes>, chunks-sha256=<hex> (FORMAT.md §4.1)
+_COMPLETE = re.compile(r"^\s*size=(\d{1,15})\s*,\s*chunks-sha256=([0-9a-f]{64})\s*\Z")
+COMPLETE_HEADER = "Tipbox-Complete"
 
 
 def upload_token() -> str:
@@ -79,14 +94,26 @@ def keys():
 
 
 def open_upload():
-    """Open a tip's upload. The body (optional) names the channels the page routed to, never the answers."""
-    channels = json_body(4096).get("channels") if request.content_length else None
+    """Open a tip's upload. The body (optional) names the channels the page routed to, never the answers;
+    with ``payload`` it also carries the sealed tip (the short way, see :func:`open_sealed`)."""
+    body = json_body(2 * 1024 * 1024) if request.content_length else {}
+    if "payload" in body:
+        return _open_sealed(body)
     with db.transaction() as session:
-        upload = start_upload(session, context.limits(), browser_route(session, channels))
+        upload = start_upload(session, context.limits(), browser_route(session, body.get("channels")))
     return upload_limits(upload)
 
 
-def upload_limits(upload: Upload):
+def _open_sealed(body: dict):
+    sealed, attachments = _sealed_payload(body)
+    source = SourceKeys.checked(body.get("source_recipient"), body.get("lookup"))
+    with db.transaction() as session:
+        opened = open_sealed(session, context.limits(), context.secret(), body.get("channels"),
+                             body.get("recipients"), sealed, attachments, source)
+    return upload_limits(opened.upload, received=opened.received)
+
+
+def upload_limits(upload: Upload, **extra: object):
     """The answer that opens an upload (a tip's or a follow-up's): its capability, the keys to seal to, the limits."""
     limits = context.limits()
     return jsonify(
@@ -100,36 +127,66 @@ def upload_limits(upload: Upload):
         max_attachment_bytes=limits.max_attachment_bytes,
         max_submission_bytes=limits.max_submission_bytes,
         max_attachments=limits.max_attachments,
+        **extra,
     ), 201
+
+
+def _chunk_digest() -> bytes | None:
+    """The chunk's SHA-256 from its ``Content-Digest`` header, if the client sent one."""
+    value = request.headers.get("Content-Digest")
+    if value is None:
+        return None
+    match = _CONTENT_DIGEST.search(value)
+    if match is None:
+        raise IntakeError("bad_request")
+    return base64.b64decode(match.group(1))
+
+
+def _completion_header() -> Completion | None:
+    value = request.headers.get(COMPLETE_HEADER)
+    if value is None:
+        return None
+    match = _COMPLETE.match(value)
+    if match is None:
+        raise IntakeError("bad_request")
+    return Completion(int(match.group(1)), chunks_sha256=match.group(2))
+
+
+def _chunk_answer(result: ChunkResult):
+    return jsonify(ok=True, completed=result.completed, received=result.received)
 
 
 def store_chunk(upload_id: str, attachment_id: str, seq: int, *, followup: bool = False):
     limits = context.limits()
     if request.mimetype != "application/octet-stream":
         raise IntakeError("unsupported_media", 415)
+    digest, completion = _chunk_digest(), _completion_header()
     data = _body(limits.upload_chunk_bytes)
     with db.transaction() as session:
-        put_chunk(session, limits, upload_id, upload_token(), attachment_id, seq, data, followup=followup)
-    return jsonify(ok=True)
+        result = put_chunk(session, limits, upload_id, upload_token(), attachment_id, seq, data,
+                           followup=followup, sha256=digest, completion=completion)
+    return _chunk_answer(result)
 
 
 def complete_part(upload_id: str, attachment_id: str, *, followup: bool = False):
+    """Close an attachment: ``size`` and either ``sha256`` (the whole age file) or ``chunks_sha256`` (§4.1)."""
     body = json_body(4096)
-    size, sha256 = body.get("size"), body.get("sha256")
-    if not isinstance(size, int) or isinstance(size, bool) or not isinstance(sha256, str) or not _SHA256.match(sha256):
+    size, sha256, listed = body.get("size"), body.get("sha256"), body.get("chunks_sha256")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise IntakeError("bad_request")
+    declared = [d for d in (sha256, listed) if d is not None]
+    if len(declared) != 1 or not isinstance(declared[0], str) or not _SHA256.match(declared[0]):
         raise IntakeError("bad_request")
     with db.transaction() as session:
-        complete_attachment(
-            session, context.limits(), upload_id, upload_token(), attachment_id, size, sha256, followup=followup
-        )
-    return jsonify(ok=True)
+        result = complete_attachment(session, context.limits(), upload_id, upload_token(), attachment_id,
+                                     Completion(size, sha256=sha256, chunks_sha256=listed), followup=followup)
+    return _chunk_answer(result)
 
 
-def sealed_parts() -> tuple[dict, bytes, list[str], str]:
-    """A finalize body: (the JSON, the sealed payload, the attachment ids, the key fingerprint)."""
-    body = json_body(2 * 1024 * 1024)
-    sealed_b64, attachments, fingerprint = body.get("payload"), body.get("attachments"), body.get("key_fingerprint")
-    if not isinstance(sealed_b64, str) or not isinstance(attachments, list) or not isinstance(fingerprint, str):
+def _sealed_payload(body: dict) -> tuple[bytes, list[str]]:
+    """The sealed document (base64 ``payload``) and the attachment ids of a finalize or sealed open."""
+    sealed_b64, attachments = body.get("payload"), body.get("attachments", [])
+    if not isinstance(sealed_b64, str) or not isinstance(attachments, list):
         raise IntakeError("bad_request")
     if not all(isinstance(a, str) for a in attachments):
         raise IntakeError("bad_request")
@@ -137,7 +194,16 @@ def sealed_parts() -> tuple[dict, bytes, list[str], str]:
         sealed = base64.b64decode(sealed_b64, validate=True)
     except (binascii.Error, ValueError):
         raise IntakeError("bad_request") from None
-    return body, sealed, attachments, fingerprint
+    return sealed, attachments
+
+
+def sealed_parts() -> tuple[dict, bytes, list[str], str]:
+    """A finalize body: (the JSON, the sealed payload, the attachment ids, the key fingerprint)."""
+    body = json_body(2 * 1024 * 1024)
+    if not isinstance(body.get("attachments"), list) or not isinstance(body.get("key_fingerprint"), str):
+        raise IntakeError("bad_request")
+    sealed, attachments = _sealed_payload(body)
+    return body, sealed, attachments, body["key_fingerprint"]
 
 
 def finish(tip_id: str):

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from crypto import audit, envelope, header, messages, payload, streams
+from crypto import audit, envelope, header, messages, payload, streams, upload_digest
 from crypto.attachments import seal_attachment
 from crypto.errors import NoChannel, TipboxCryptoError
 from crypto.padding import padded_length
@@ -151,6 +151,91 @@ def start_upload(db: Session, limits: Limits, channel_ids: Sequence[str] | None 
     return Upload(tip.id, token, keys)
 
 
+@dataclass(frozen=True)
+class Opened:
+    """The answer to opening a tip with its sealed payload: the upload, and whether the tip is already received."""
+
+    upload: Upload
+    received: bool
+
+
+def open_sealed(
+    db: Session,
+    limits: Limits,
+    secret: bytes,
+    channel_ids: object | None,
+    recipients: object,
+    sealed_payload: bytes,
+    attachment_ids: Sequence[str],
+    source: SourceKeys,
+) -> Opened:
+    """Open a browser-sealed tip with its sealed payload in the first request (FORMAT.md §4.1).
+
+    The page already holds the published keys (the form embeds them), so it
+    seals the tip before it sends anything: a tip without attachments is
+    received by this one request, and one with attachments when the last
+    chunk of the last attachment closes it. ``recipients`` is what the page
+    sealed to; if the channels' keys changed since, the tip is refused
+    (``keys_changed``) before anything is stored.
+
+    A lost answer is retried with the same body: the same lookup key and
+    payload find the same tip, which answers again (with a new upload token,
+    since only its hash was kept); a different payload under the same
+    lookup key is a ``receipt_conflict``.
+    """
+    ids = list(attachment_ids)
+    if len(set(ids)) != len(ids) or not all(ID_PATTERN.match(i) for i in ids):
+        raise IntakeError("bad_request")
+    if len(ids) > limits.max_attachments:
+        raise IntakeError("too_many_attachments", 413)
+    if len(sealed_payload) > sealed_ceiling(payload.MAX_PAYLOAD_BYTES):
+        raise IntakeError("payload_too_large", 413)
+    again = _opened_before(db, secret, sealed_payload, ids, source)
+    if again is not None:
+        return again
+    keys = _keys(db, browser_route(db, channel_ids))
+    if not isinstance(recipients, list) or sorted(set(map(str, recipients))) != sorted(keys.recipients):
+        raise IntakeError("keys_changed", 409)
+    check_sealed(sealed_payload, len(sealed_payload), keys.count)
+    upload = start_upload(db, limits, keys.channel_ids)
+    tip = db.get(Tip, upload.tip_id)
+    assert tip is not None
+    _store_payload(tip, sealed_payload)
+    _remember_source(db, tip, secret, source)
+    for position, attachment_id in enumerate(ids):
+        tip.attachments.append(
+            Attachment(id=attachment_id, tip_id=tip.id, message_id=None, position=position, complete=False)
+        )
+    db.flush()
+    if ids:
+        return Opened(upload, received=False)
+    _receive(db, tip)
+    return Opened(upload, received=True)
+
+
+def _opened_before(
+    db: Session, secret: bytes, sealed_payload: bytes, attachment_ids: Sequence[str], source: SourceKeys
+) -> Opened | None:
+    """The tip this exact open already made (its answer was lost), answered again; None if there is none."""
+    tip = db.scalars(select(Tip).where(Tip.receipt_lookup == lookup_hash(source.lookup, secret))).first()
+    if tip is None:
+        return None
+    same = (
+        tip.sealed_by == "browser"
+        and tip.payload_sha256 == hashlib.sha256(sealed_payload).hexdigest()
+        and [a.id for a in sorted(tip.attachments, key=lambda a: a.position) if a.message_id is None]
+        == list(attachment_ids)
+    )
+    if not same:
+        raise IntakeError("receipt_conflict", 409)
+    keys = _keys(db, tip.channel_ids)
+    if tip.state == TIP_READY:
+        return Opened(Upload(tip.id, "", keys), received=True)
+    token = secrets.token_urlsafe(32)  # only the hash of the first one was kept
+    tip.upload_token_hash = _token_hash(token)
+    return Opened(Upload(tip.id, token, keys), received=False)
+
+
 def start_followup(db: Session, limits: Limits, tip: Tip) -> Upload:
     """Open the upload of a follow-up message to a ready tip (the status page's access checked it)."""
     keys = _keys(db, tip.channel_ids)
@@ -218,6 +303,29 @@ def _attachment(db: Session, target: Target, attachment_id: str, limits: Limits,
     return attachment
 
 
+@dataclass(frozen=True)
+class Completion:
+    """What closes an attachment: its age file's size and a digest of it, the whole file's
+    SHA-256 (``sha256``) or the chunk-list digest a browser computes natively (``chunks_sha256``,
+    FORMAT.md §4.1). Exactly one of the two."""
+
+    size: int
+    sha256: str | None = None
+    chunks_sha256: str | None = None
+
+    def matches(self, size: int, sha256: str, chunks_sha256: str) -> bool:
+        declared = (self.sha256, sha256) if self.sha256 is not None else (self.chunks_sha256, chunks_sha256)
+        return self.size == size and hmac.compare_digest(*declared)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """The answer to a chunk: whether it closed its attachment, and whether that made the tip visible."""
+
+    completed: bool = False
+    received: bool = False
+
+
 def put_chunk(
     db: Session,
     limits: Limits,
@@ -228,12 +336,31 @@ def put_chunk(
     data: bytes,
     *,
     followup: bool = False,
-) -> None:
-    """Store one ciphertext chunk. Re-sending the same chunk is a no-op (retries)."""
-    target = _uploading(db, tip_id, token, followup=followup)
+    sha256: bytes | None = None,
+    completion: Completion | None = None,
+) -> ChunkResult:
+    """Store one ciphertext chunk. Re-sending the same chunk is a no-op (retries).
+
+    ``sha256``: the chunk's digest as the client computed it; a chunk that does
+    not match is refused before it is stored. ``completion``: this is the
+    attachment's last chunk, and the attachment is closed with it (saving the
+    ``complete`` round trip); when that was the last part a tip opened with its
+    sealed payload waited for, the tip is received in the same transaction.
+    """
+    if sha256 is not None and not hmac.compare_digest(hashlib.sha256(data).digest(), sha256):
+        raise IntakeError("bad_chunk")
+    if completion is not None and _chunk_already_closed(db, tip_id, token, attachment_id, seq, data, completion,
+                                                        followup=followup):
+        return ChunkResult(completed=True, received=True)
+    target = _uploading(db, tip_id, token, followup=followup, lock=completion is not None)
     tip = target.tip
-    attachment = _attachment(db, target, attachment_id, limits, create=True)
+    # A tip opened with its sealed payload declared its attachments then: no others can be added.
+    declared = target.message is None and tip.payload_sha256 is not None
+    attachment = _attachment(db, target, attachment_id, limits, create=not declared)
     if attachment.complete:
+        if completion is not None and storage.get_chunk(db, tip.id, attachment.id, seq) == data and \
+                completion.matches(attachment.size or 0, attachment.sha256 or "", _chunks_digest(db, attachment)):
+            return ChunkResult(completed=True)  # its answer was lost: the same chunk again
         raise IntakeError("already_finalized", 409)
     if not data or len(data) > limits.upload_chunk_bytes or seq < 0:
         raise IntakeError("bad_chunk")
@@ -241,11 +368,42 @@ def put_chunk(
     if existing is not None:
         if existing != data:
             raise IntakeError("chunk_conflict", 409)
-        return
-    _count, _top, total = storage.chunk_stats(db, tip.id, attachment.id)
-    if total + len(data) > sealed_ceiling(limits.max_attachment_bytes):
-        raise IntakeError("attachment_too_large", 413)
-    storage.put_chunk(db, tip.id, attachment.id, seq, data)
+    else:
+        _count, _top, total = storage.chunk_stats(db, tip.id, attachment.id)
+        if total + len(data) > sealed_ceiling(limits.max_attachment_bytes):
+            raise IntakeError("attachment_too_large", 413)
+        storage.put_chunk(db, tip.id, attachment.id, seq, data)
+    if completion is None:
+        return ChunkResult()
+    db.flush()
+    _close(db, limits, target, attachment, completion)
+    return ChunkResult(completed=True, received=_receive_if_whole(db, limits, target))
+
+
+def _chunks_digest(db: Session, attachment: Attachment) -> str:
+    return upload_digest.chunk_list_sha256(storage.iter_chunks(db, attachment.tip_id, attachment.id))
+
+
+def _chunk_already_closed(
+    db: Session, upload_id: str, token: str, attachment_id: str, seq: int, data: bytes, completion: Completion,
+    *, followup: bool,
+) -> bool:
+    """True if this exact last chunk already closed its attachment and made its tip visible
+    (the answer was lost on the way back): the client is told so, as for a finalize retried."""
+    if followup or not ID_PATTERN.match(upload_id) or not ID_PATTERN.match(attachment_id):
+        return False
+    tip = db.get(Tip, upload_id)
+    attachment = db.get(Attachment, (attachment_id, upload_id))
+    return (
+        tip is not None
+        and tip.state == TIP_READY
+        and tip.upload_token_hash is not None
+        and hmac.compare_digest(tip.upload_token_hash, _token_hash(token))
+        and attachment is not None
+        and attachment.complete
+        and storage.get_chunk(db, tip.id, attachment.id, seq) == data
+        and completion.matches(attachment.size or 0, attachment.sha256 or "", _chunks_digest(db, attachment))
+    )
 
 
 def complete_attachment(
@@ -254,32 +412,54 @@ def complete_attachment(
     tip_id: str,
     token: str,
     attachment_id: str,
-    size: int,
-    sha256: str,
+    completion: Completion,
     *,
     followup: bool = False,
-) -> None:
+) -> ChunkResult:
     """Check an attachment's chunks add up to the declared ciphertext, then seal it shut."""
-    target = _uploading(db, tip_id, token, followup=followup)
-    tip = target.tip
+    target = _uploading(db, tip_id, token, followup=followup, lock=True)
     attachment = _attachment(db, target, attachment_id, limits, create=False)
     if attachment.complete:
-        if (attachment.size, attachment.sha256) == (size, sha256):
-            return
+        if completion.matches(attachment.size or 0, attachment.sha256 or "", _chunks_digest(db, attachment)):
+            return ChunkResult(completed=True)
         raise IntakeError("already_finalized", 409)
+    _close(db, limits, target, attachment, completion)
+    return ChunkResult(completed=True, received=_receive_if_whole(db, limits, target))
+
+
+def _close(db: Session, limits: Limits, target: Target, attachment: Attachment, completion: Completion) -> None:
+    """Every chunk is there, in order, is what the client sent, and is an age file sealed the tipbox way."""
+    tip = target.tip
     count, top, total = storage.chunk_stats(db, tip.id, attachment.id)
-    if count == 0 or top != count - 1 or total != size:
+    if count == 0 or top != count - 1 or total != completion.size:
         raise IntakeError("incomplete_upload", 409)
-    actual_size, actual_sha = storage.digest(db, tip.id, attachment.id)
-    if (actual_size, actual_sha) != (size, sha256):
+    whole, listed = hashlib.sha256(), hashlib.sha256()
+    for data in storage.iter_chunks(db, tip.id, attachment.id):
+        whole.update(data)
+        listed.update(hashlib.sha256(data).digest())
+    if not completion.matches(total, whole.hexdigest(), listed.hexdigest()):
         raise IntakeError("incomplete_upload", 409)
     recipients = _keys(db, tip.channel_ids).count
-    padded = check_sealed(streams.reader(storage.iter_chunks(db, tip.id, attachment.id)), size, recipients)
+    padded = check_sealed(streams.reader(storage.iter_chunks(db, tip.id, attachment.id)), total, recipients)
     if padded > padded_length(limits.max_attachment_bytes):
         raise IntakeError("attachment_too_large", 413)
     attachment.complete = True
-    attachment.size = size
-    attachment.sha256 = sha256
+    attachment.size = total
+    attachment.sha256 = whole.hexdigest()
+
+
+def _receive_if_whole(db: Session, limits: Limits, target: Target) -> bool:
+    """A tip opened with its sealed payload (:func:`open_sealed`) is received when its last part is closed."""
+    tip = target.tip
+    if target.message is not None or tip.payload is None or not all(a.complete for a in target.attachments):
+        return False
+    total = len(tip.payload) + sum(a.size or 0 for a in target.attachments)
+    if total > sealed_ceiling(limits.max_submission_bytes):
+        raise IntakeError("submission_too_large", 413)
+    if tip.key_fingerprint != _keys(db, tip.channel_ids).fingerprint:
+        raise IntakeError("keys_changed", 409)
+    _receive(db, tip)
+    return True
 
 
 @dataclass(frozen=True)
@@ -314,18 +494,22 @@ class Receipt:
     channels: tuple[str, ...] = ()  # who can read it, lead first
 
 
-def _receive(db: Session, tip: Tip, secret: bytes, source: SourceKeys, code: str | None = None) -> Receipt:
-    """The moment a tip becomes visible: mark it ready, log it, remember how the source comes back."""
+def _remember_source(db: Session, tip: Tip, secret: bytes, source: SourceKeys) -> None:
+    """Keep how the source comes back: its receipt-derived recipient and the keyed hash of its lookup key."""
     hashed = lookup_hash(source.lookup, secret)
-    if db.scalars(select(Tip.id).where(Tip.receipt_lookup == hashed)).first() is not None:
+    if db.scalars(select(Tip.id).where(Tip.receipt_lookup == hashed, Tip.id != tip.id)).first() is not None:
         raise IntakeError("receipt_conflict", 409)  # only a client reusing its own receipt gets here
+    tip.receipt_lookup = hashed
+    tip.source_recipient = source.recipient
+
+
+def _receive(db: Session, tip: Tip, code: str | None = None) -> Receipt:
+    """The moment a tip becomes visible: mark it ready and log it (its source keys are already kept)."""
     tip.state = TIP_READY
     tip.received_at = clock.hour(clock.utcnow())
     # The token hash stays until cleanup_abandoned: a finalize retried after a lost answer
     # must find its tip (see _already_done), not a 404 for a tip that was stored.
     tip.upload_expires_at = None
-    tip.receipt_lookup = hashed
-    tip.source_recipient = source.recipient
     size = (tip.payload_size or 0) + sum(a.size or 0 for a in tip.attachments)
     audit_log.record(db, "tip.received", tip.id, {
         "sha256": tip.payload_sha256, "size": audit.size_bucket(size), "attachments": len(tip.attachments),
@@ -369,9 +553,12 @@ def finalize(
     if _already_done(db, tip_id, token, sealed_payload, lookup=lookup_hash(source.lookup, secret)):
         return Receipt(tip_id, None)
     target = _uploading(db, tip_id, token, lock=True)
+    if target.tip.payload is not None:
+        raise IntakeError("already_finalized", 409)  # opened with its payload: its last chunk receives it
     _check_parts(db, limits, target, sealed_payload, attachment_ids, key_fingerprint)
     _store_payload(target.tip, sealed_payload)
-    return _receive(db, target.tip, secret, source)
+    _remember_source(db, target.tip, secret, source)
+    return _receive(db, target.tip)
 
 
 def finalize_followup(
@@ -513,7 +700,8 @@ def submit_server_sealed(
     document = payload.build(answers, lang=lang, sealed_by=SealedBy.SERVER, attachments=entries)
     _store_payload(tip, payload.seal_tip(document, keys.recipients))
     code = new_receipt()
-    return _receive(db, tip, secret, SourceKeys.derived(derive(code)), code)
+    _remember_source(db, tip, secret, SourceKeys.derived(derive(code)))
+    return _receive(db, tip, code)
 
 
 def submit_followup_server_sealed(

@@ -59,7 +59,9 @@ def channel_context(lang: str) -> dict[str, Any]:
     for channel in channels.values():
         routed = channel.as_routed()
         route_data.append({"id": channel.id, "name": names[channel.id], "regions": sorted(routed.scope.regions),
-                           "categories": sorted(routed.scope.categories), "coordinating": routed.coordinating})
+                           "categories": sorted(routed.scope.categories), "coordinating": routed.coordinating,
+                           # the page seals to these before it sends anything (public keys, as in /api/v1/keys)
+                           "recipients": channel.recipients})
     outcomes = readers.outcomes(session) if channels else frozenset()
     fixed = [names[c] for c in next(iter(outcomes))] if len(outcomes) == 1 else None
     teams = [Team(names[c.id], _covers(c), c.fingerprint) for c in channels.values()]

@@ -194,12 +194,15 @@ const toBytes = (chunk) =>
  * Returns at once: `ciphertext` is the age file as a stream (pull-driven, so
  * only a few 64 KiB chunks are ever in memory), `digest` resolves to the
  * content's {size, sha256} once the source is exhausted, for the tip manifest.
+ * With `hashContent: false` the digest carries only `size`: the page hashes a
+ * File natively with fileSha256 instead, because this hash runs in
+ * interpreted JS, which without a JIT costs as much as the encryption.
  */
-export function sealAttachment(source, recipients, { onProgress } = {}) {
+export function sealAttachment(source, recipients, { onProgress, hashContent = true } = {}) {
   const encrypter = encrypterFor(recipients); // bad recipients throw before any read
   const total = typeof source.size === "number" ? source.size : null;
   const reader = (typeof source.stream === "function" ? source.stream() : source).getReader();
-  const hash = sha256.create();
+  const hash = hashContent ? sha256.create() : null;
   let size = 0;
   let zeros = -1; // padding bytes still to emit; -1 while content is flowing
   let settle;
@@ -217,14 +220,14 @@ export function sealAttachment(source, recipients, { onProgress } = {}) {
           const { done, value } = await reader.read();
           if (done) {
             zeros = paddedLength(size) - size - 1;
-            settle.resolve({ size, sha256: bytesToHex(hash.digest()) });
+            settle.resolve(hash ? { size, sha256: bytesToHex(hash.digest()) } : { size });
             controller.enqueue(Uint8Array.of(MARKER));
             return;
           }
           const bytes = toBytes(value);
           if (bytes.length === 0) continue; // an empty enqueue would stall the pull loop
           size += bytes.length;
-          hash.update(bytes);
+          hash?.update(bytes);
           controller.enqueue(bytes);
           if (onProgress) onProgress(size, total);
           return;
@@ -287,6 +290,49 @@ export function createSha256() {
     update(bytes) { hash.update(bytes); return this; },
     hex() { return bytesToHex(hash.digest()); },
   };
+}
+
+// --- Native digests (WebCrypto) and the upload's chunk-list digest (crypto/upload_digest.py, FORMAT.md §4.1) --
+
+const subtle = () => globalThis.crypto?.subtle;
+
+/** SHA-256 of a buffer, natively (WebCrypto); resolves to the 32 bytes. */
+export async function sha256Bytes(bytes) {
+  return new Uint8Array(await subtle().digest("SHA-256", bytes));
+}
+
+/**
+ * SHA-256 (hex) of a whole File or Blob, for the tip manifest. WebCrypto only
+ * hashes whole buffers, so the file is read into memory once (at most the
+ * attachment limit) and released; where that fails, or WebCrypto is missing,
+ * the file is hashed as a stream in JS: slower, never wrong.
+ */
+export async function fileSha256(blob) {
+  if (subtle()) {
+    let buffer = null;
+    try {
+      buffer = await blob.arrayBuffer();
+    } catch {
+      buffer = null; // too large for this device's memory: stream it instead
+    }
+    if (buffer !== null) return bytesToHex(await sha256Bytes(buffer));
+  }
+  const hash = sha256.create();
+  for (const reader = blob.stream().getReader(); ;) {
+    const { done, value } = await reader.read();
+    if (done) return bytesToHex(hash.digest());
+    hash.update(toBytes(value));
+  }
+}
+
+/** The digest an upload declares: SHA-256 over its chunks' SHA-256 digests, in order (hex). */
+export async function chunkListSha256(chunkDigests) {
+  const joined = new Uint8Array(32 * chunkDigests.length);
+  chunkDigests.forEach((d, i) => {
+    if (!(d instanceof Uint8Array) || d.length !== 32) throw new TipboxError("a chunk digest is 32 bytes");
+    joined.set(d, 32 * i);
+  });
+  return bytesToHex(await sha256Bytes(joined));
 }
 
 export function randomId() {

@@ -63,6 +63,12 @@
       return null; // NoChannel: nobody could read it; the server refuses such a report too
     }
   }
+  // Whom a tip for these readers is sealed to: every reviewer of every one of them, each once.
+  function recipientsOf(readers) {
+    var all = new Set();
+    readers.forEach(function (c) { c.recipients.forEach(function (r) { all.add(r); }); });
+    return Array.from(all).sort();
+  }
   // The same markup as templates/_macros.html readers_list: one team per line.
   function fillReaders(box, readers) {
     box.textContent = "";
@@ -174,28 +180,37 @@
     var routed = currentRoute();
     if (!routed) { status(d.msgNoReaders); submit.disabled = false; return Promise.resolve(); }
     var readers = routed.readers;
-    var base, upload, receipt;
-    // Opening the upload names the teams routed to; the answer says whom to seal to (their reviewers).
-    return client.postJSON(d.api, { channels: readers.map(function (c) { return c.id; }) }).then(function (opened) {
-      upload = opened;
-      base = d.api + "/" + upload.tip_id;
-      return client.uploadFiles(base, upload, files, upload.recipients, function (n) {
-        sent += n;
-        status(d.msgUploading, 100 * sent / grandTotal);
-      });
-    }).then(function (manifest) {
-      status(d.msgFinishing, 100 * sent / grandTotal);
+    // Sealed here before anything is sent, to the reviewers the page publishes for these teams
+    // (the server refuses the tip if they changed since: keys_changed), so that the first request
+    // carries the whole sealed report: one round trip without attachments (FORMAT.md §4.1).
+    var recipients = recipientsOf(readers);
+    var receipt, opened, base;
+    return client.describeFiles(files).then(function (manifest) {
       var doc = Sealer.buildPayload({ answers: answers, lang: d.lang, sealedBy: "browser", attachments: manifest });
       // The receipt is made here, on this device: the server only ever sees the
       // source's public age recipient and the lookup key derived from it (FORMAT.md §12).
       receipt = Sealer.newReceipt();
-      return Promise.all([Sealer.sealTip(doc, upload.recipients), Sealer.deriveReceiptKeys(receipt), manifest]);
+      return Promise.all([Sealer.sealTip(doc, recipients), Sealer.deriveReceiptKeys(receipt), manifest]);
     }).then(function (parts) {
-      var body = { payload: Upload.toBase64(parts[0]), attachments: parts[2].map(function (m) { return m.id; }),
-                   key_fingerprint: upload.key_fingerprint, source_recipient: parts[1].recipient, lookup: parts[1].lookup };
-      // Retried as is if the answer is lost: the server recognises the same finalize
-      // (token, payload and lookup key) and confirms it instead of storing it twice.
-      return Upload.withRetries(function () { return client.postJSON(base + "/finalize", body, upload.token); });
+      var manifest = parts[2];
+      var body = { channels: readers.map(function (c) { return c.id; }), recipients: recipients,
+                   payload: Upload.toBase64(parts[0]), attachments: manifest.map(function (m) { return m.id; }),
+                   source_recipient: parts[1].recipient, lookup: parts[1].lookup };
+      status(files.length ? d.msgUploading : d.msgFinishing, 100 / grandTotal);
+      // Retried as is if the answer is lost: the server recognises the same tip (lookup key and
+      // payload) and answers again instead of storing it twice.
+      return Upload.withRetries(function () { return client.postJSON(d.api, body); }).then(function (answer) {
+        opened = answer;
+        if (opened.received) return opened;
+        base = d.api + "/" + opened.tip_id;
+        return client.uploadFiles(base, opened.token, opened.chunk_bytes, files, manifest, recipients, function (n) {
+          sent += n;
+          status(d.msgUploading, 100 * sent / grandTotal);
+        });
+      });
+    }).then(function (last) {
+      // The last chunk of the last attachment closed it and received the tip; anything else is a bug here.
+      if (!last.received) throw new Error("the report was not received");
     }).then(function () {
       status(d.msgFinishing, 100);
       form.reset();

@@ -254,10 +254,12 @@
           throw error;
         }
         base = d.apiFollowups + "/" + upload.upload_id;
-        return client.uploadFiles(base, upload, files, upload.recipients, function (n) {
+        return client.describeFiles(files);
+      }).then(function (manifest) {
+        return client.uploadFiles(base, upload.token, upload.chunk_bytes, files, manifest, upload.recipients, function (n) {
           sent += n;
           say(d.msgUploading, 100 * sent / totalBytes);
-        });
+        }).then(function () { return manifest; });
       }).then(function (manifest) {
         say(d.msgFinishing, 100 * sent / totalBytes);
         var sealedDoc = Sealer.buildMessage("followup", doc.text, { lang: d.lang, sealedBy: "browser", attachments: manifest });
