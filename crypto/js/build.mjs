@@ -39,25 +39,85 @@ function licenceAppendix(metafile) {
   return `/*\nThird-party software bundled in this file:\n\n${parts.join("\n\n----\n\n")}\n*/\n`;
 }
 
+// X25519 only. age-encryption's post-quantum (ML-KEM hybrid) and P-256 tag recipients import
+// @noble/post-quantum and @noble/curves/nist: about half the bundle, which every source downloads
+// over Tor and Tor Browser "Safer" parses without a JIT, yet tipbox never calls it (FORMAT.md §1.1:
+// X25519 stanzas only; sealer.js refuses other recipients before age sees them, and every identity
+// the page opens with is a receipt-derived X25519 one). Those two imports resolve to modules whose
+// every use throws; age-encryption's own code, and every other module, is bundled unchanged, and
+// leftOutOnlyThroughStubs() proves that nothing else dropped out of the bundle.
+const LEFT_OUT = {
+  "@noble/post-quantum/hybrid.js": ["MLKEM768P256", "MLKEM768X25519"],
+  "@noble/curves/nist.js": ["p256"],
+};
+
+const x25519Only = {
+  name: "tipbox-x25519-only",
+  setup(b) {
+    const names = Object.keys(LEFT_OUT).map((n) => n.replace(/[./]/g, "\\$&")).join("|");
+    b.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) => ({ path: args.path, namespace: "left-out" }));
+    b.onLoad({ filter: /.*/, namespace: "left-out" }, (args) => ({
+      loader: "js",
+      contents: [
+        "const refuse = (name) => () => {",
+        "  throw new Error(`${name} is not in tipbox's sealer: it seals to X25519 recipients only`);",
+        "};",
+        "const leftOut = (name) => new Proxy(function () {}, { get: refuse(name), apply: refuse(name), construct: refuse(name) });",
+        ...LEFT_OUT[args.path].map((name) => `export const ${name} = leftOut(${JSON.stringify(name)});`),
+      ].join("\n"),
+    }));
+  },
+};
+
+const OPTIONS = {
+  absWorkingDir: ROOT,
+  entryPoints: [ENTRY],
+  outfile: OUT,
+  write: false,
+  bundle: true,
+  format: "iife",
+  globalName: "TipboxSealer",
+  platform: "browser",
+  target: "es2020",
+  minify: true,
+  legalComments: "eof",
+  sourcemap: false,
+  charset: "ascii",
+  metafile: true,
+  logLevel: "warning",
+  banner: { js: "/* tipbox sealer: built by crypto/js/build.mjs from crypto/js/src/sealer.js; do not edit. */" },
+};
+
+/**
+ * The modules the trimmed bundle left out must be exactly those the full bundle reaches only
+ * through the stubbed imports: if age-encryption (or anything else) reached them another way,
+ * stubbing would change a code path tipbox uses, and the build fails.
+ */
+function leftOutOnlyThroughStubs(full, trimmed) {
+  const stubbed = new Set(Object.keys(LEFT_OUT));
+  const graph = full.inputs;
+  const entry = Object.keys(graph).find((path) => path.endsWith("crypto/js/src/sealer.js"));
+  const reached = new Set();
+  const visit = (path) => {
+    if (reached.has(path)) return;
+    reached.add(path);
+    for (const edge of graph[path].imports) {
+      if (!stubbed.has(edge.original) && !edge.external) visit(edge.path);
+    }
+  };
+  visit(entry);
+  const kept = new Set(Object.keys(trimmed.inputs).filter((path) => !path.startsWith("left-out:")));
+  const differ = [...reached].filter((p) => !kept.has(p)).concat([...kept].filter((p) => !reached.has(p)));
+  if (differ.length) throw new Error(`trimming changed more than the stubbed imports: ${differ.join(", ")}`);
+  if (!Object.keys(graph).some((path) => path.includes("node_modules/age-encryption/dist/recipients.js"))) {
+    throw new Error("age-encryption's layout changed: review the stubbed imports in crypto/js/build.mjs");
+  }
+}
+
 export async function build() {
-  const result = await esbuild.build({
-    absWorkingDir: ROOT,
-    entryPoints: [ENTRY],
-    outfile: OUT,
-    write: false,
-    bundle: true,
-    format: "iife",
-    globalName: "TipboxSealer",
-    platform: "browser",
-    target: "es2020",
-    minify: true,
-    legalComments: "eof",
-    sourcemap: false,
-    charset: "ascii",
-    metafile: true,
-    logLevel: "warning",
-    banner: { js: "/* tipbox sealer: built by crypto/js/build.mjs from crypto/js/src/sealer.js; do not edit. */" },
-  });
+  const full = await esbuild.build(OPTIONS);
+  const result = await esbuild.build({ ...OPTIONS, plugins: [x25519Only] });
+  leftOutOnlyThroughStubs(full.metafile, result.metafile);
   const code = result.outputFiles[0].contents;
   const bundle = Buffer.concat([code, Buffer.from(licenceAppendix(result.metafile), "utf8")]);
   const hit = FORBIDDEN.exec(bundle.toString("latin1"));

@@ -60,7 +60,7 @@ def test_no_csp_violation_while_a_tip_is_sealed_and_sent(chromium, live_server: 
         kinds.add("static" if "/static/" in url else "api" if "/api/" in url else "page")
     assert {"static", "api", "page"} <= kinds
     assert any("/chunks/" in r["url"] for r in responses)
-    assert any(r["url"].endswith("/api/v1/submissions") for r in responses)
+    assert any(r["url"].endswith("/api/v1/submissions/sealed") for r in responses)
 
     # The listener works: an inline script is refused and reported.
     page.evaluate("const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"

@@ -133,7 +133,7 @@ def test_js_status_story(request, browser_name: str, live_server: LiveServer, tm
     keys = receipt_keys.derive(receipt)
     # The browser made the receipt: the one request that sent the sealed tip carried only the
     # public recipient and the lookup key (FORMAT.md §4.1: no separate finalize).
-    [opened] = recorder.json_posts("/api/v1/submissions")
+    [opened] = recorder.json_posts("/api/v1/submissions/sealed")
     assert opened["source_recipient"] == keys.recipient and opened["lookup"] == keys.lookup
     assert recorder.json_posts("/finalize") == []
     tip = report_with_reply(live_server, tmp_path, receipt)

@@ -66,6 +66,8 @@ def test_every_state_changing_route_has_a_bucket_and_every_write_a_global_one(ap
     assert buckets_for("intake.form", "GET") == {"pages"}
     assert buckets_for(None, "DELETE") == {"pages"}
     assert buckets_for("intake.finalize", "POST") == {"finalize", "global_submit"}
+    # The sealed open delivers a tip in the same request: it counts as an open and as a finalize.
+    assert buckets_for("intake.open_sealed", "POST") == {"open_upload", "finalize", "global_open", "global_submit"}
 
 
 @pytest.mark.parametrize("name", sorted(RATELIMIT_VARIABLES.values()))
@@ -147,6 +149,22 @@ def test_uploads_have_their_own_budget_and_the_global_bucket_stops_a_spread_floo
     statuses = [open_from(CIRCUIT.format(0xB, n)) for n in range(5)]
     assert statuses == [201, 201, 201, 429, 429]
     assert from_address(client, CIRCUIT.format(0xC, 1)).status_code == 200  # pages are not affected
+    app.extensions["tipbox.engine"].dispose()
+
+
+def test_the_sealed_open_counts_as_a_finalize_too(tmp_path: Path, reviewers, db_url: str) -> None:
+    """It delivers a tip in one request (FORMAT.md §4.1), so it cannot be a way around the finalize and
+    global submit budgets. Refused bodies count as well: the limiter answers before the body is read."""
+    app = build(tmp_path, reviewers, db_url, TIPBOX_RATELIMIT_FINALIZE="2/hour", TIPBOX_RATELIMIT_GLOBAL_SUBMIT="3/hour")
+    client = app.test_client()
+    token = csrf_token(client)
+
+    def sealed_from(address: str) -> int:
+        return from_address(client, address, "POST", "/api/v1/submissions/sealed",
+                            headers={"X-CSRFToken": token, "Content-Type": "application/json"}, data="{}").status_code
+
+    assert [sealed_from("192.0.2.1") for _ in range(3)] == [400, 400, 429]
+    assert [sealed_from(CIRCUIT.format(0xD, n)) for n in range(2)] == [400, 429]  # the global budget: 3 in all
     app.extensions["tipbox.engine"].dispose()
 
 

@@ -7,8 +7,9 @@ flaky Tor circuit can retry); ``POST .../complete`` closes an attachment;
 transaction. Every call is CSRF-protected (``X-CSRFToken``).
 
 Over Tor each of those is a round trip of about a second, so the form takes
-the short way (FORMAT.md §4.1): the open carries the sealed tip itself (a tip
-without attachments is received by that one request), each chunk carries its
+the short way (FORMAT.md §4.1): ``POST /api/v1/submissions/sealed`` opens the
+upload with the sealed tip itself (a tip without attachments is received by
+that one request), each chunk carries its
 own SHA-256 (``Content-Digest``), and an attachment's last chunk carries its
 completion (``Tipbox-Complete``), which also receives the tip when it was the
 last part missing.
@@ -94,22 +95,24 @@ def keys():
 
 
 def open_upload():
-    """Open a tip's upload. The body (optional) names the channels the page routed to, never the answers;
-    with ``payload`` it also carries the sealed tip (the short way, see :func:`open_sealed`)."""
-    body = json_body(2 * 1024 * 1024) if request.content_length else {}
-    if "payload" in body:
-        return _open_sealed(body)
+    """Open a tip's upload. The body (optional) names the channels the page routed to, never the answers."""
+    channels = json_body(4096).get("channels") if request.content_length else None
     with db.transaction() as session:
-        upload = start_upload(session, context.limits(), browser_route(session, body.get("channels")))
+        upload = start_upload(session, context.limits(), browser_route(session, channels))
     return upload_limits(upload)
 
 
-def _open_sealed(body: dict):
+def open_sealed_upload():
+    """Send a tip sealed in the page with the request that opens its upload (the short way, :func:`open_sealed`)."""
+    body = json_body(2 * 1024 * 1024)
+    recipients = body.get("recipients")
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise IntakeError("bad_request")
     sealed, attachments = _sealed_payload(body)
     source = SourceKeys.checked(body.get("source_recipient"), body.get("lookup"))
     with db.transaction() as session:
         opened = open_sealed(session, context.limits(), context.secret(), body.get("channels"),
-                             body.get("recipients"), sealed, attachments, source)
+                             recipients, sealed, attachments, source)
     return upload_limits(opened.upload, received=opened.received)
 
 
@@ -228,6 +231,7 @@ def complete(tip_id: str, attachment_id: str):
 def register(blueprint: Blueprint) -> None:
     blueprint.add_url_rule("/api/v1/keys", "keys", keys, methods=["GET"])
     blueprint.add_url_rule("/api/v1/submissions", "open_upload", open_upload, methods=["POST"])
+    blueprint.add_url_rule("/api/v1/submissions/sealed", "open_sealed", open_sealed_upload, methods=["POST"])
     blueprint.add_url_rule(
         "/api/v1/submissions/<hexid:tip_id>/attachments/<hexid:attachment_id>/chunks/<piece:seq>",
         "upload_chunk",

@@ -164,7 +164,7 @@ def open_sealed(
     limits: Limits,
     secret: bytes,
     channel_ids: object | None,
-    recipients: object,
+    recipients: Sequence[str],
     sealed_payload: bytes,
     attachment_ids: Sequence[str],
     source: SourceKeys,
@@ -194,7 +194,7 @@ def open_sealed(
     if again is not None:
         return again
     keys = _keys(db, browser_route(db, channel_ids))
-    if not isinstance(recipients, list) or sorted(set(map(str, recipients))) != sorted(keys.recipients):
+    if sorted(set(recipients)) != sorted(keys.recipients):
         raise IntakeError("keys_changed", 409)
     check_sealed(sealed_payload, len(sealed_payload), keys.count)
     upload = start_upload(db, limits, keys.channel_ids)

@@ -46,9 +46,11 @@ TOR_CIRCUIT_NETWORK = ipaddress.IPv6Network("fc00:dead:beef:4dad::/64")
 # Which bucket each state-changing endpoint draws from; everything else that is
 # read-only (GET/HEAD/OPTIONS) draws from "pages". tests/tipbox/test_ratelimit.py
 # checks that every state-changing route of the app appears here.
-CLIENT_BUCKETS: dict[str, str] = {
+CLIENT_BUCKETS: dict[str, str | tuple[str, ...]] = {
     "intake.submit": "nojs",
     "intake.open_upload": "open_upload",
+    # The sealed open both opens an upload and delivers a tip (FORMAT.md §4.1): it draws from both.
+    "intake.open_sealed": ("open_upload", "finalize"),
     "intake.upload_chunk": "chunks",
     "intake.complete": "chunks",
     "intake.finalize": "finalize",
@@ -61,8 +63,9 @@ CLIENT_BUCKETS: dict[str, str] = {
     "status.followup_complete": "chunks",
     "status.finalize_followup": "finalize",
 }
-GLOBAL_BUCKETS: dict[str, str] = {
+GLOBAL_BUCKETS: dict[str, str | tuple[str, ...]] = {
     "intake.open_upload": "global_open",
+    "intake.open_sealed": ("global_open", "global_submit"),
     "intake.upload_chunk": "global_chunks",
     "intake.finalize": "global_submit",
     "intake.submit": "global_submit",
@@ -111,9 +114,9 @@ def buckets_for(endpoint: str | None, method: str) -> set[str]:
     endpoint = endpoint or UNROUTED
     names = set()
     if endpoint in CLIENT_BUCKETS and method not in READ_METHODS:
-        names.add(CLIENT_BUCKETS[endpoint])
-        if endpoint in GLOBAL_BUCKETS:
-            names.add(GLOBAL_BUCKETS[endpoint])
+        for table in (CLIENT_BUCKETS, GLOBAL_BUCKETS):
+            named = table.get(endpoint, ())
+            names.update((named,) if isinstance(named, str) else named)
     else:
         names.add("pages")
     return names

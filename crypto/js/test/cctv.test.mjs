@@ -6,7 +6,17 @@ import test from "node:test";
 import { inflateSync } from "node:zlib";
 import { Decrypter, armor } from "age-encryption";
 import * as vectors from "cctv-age";
+import { readFileSync } from "node:fs";
+import vm from "node:vm";
 import { openBytes } from "../src/sealer.js";
+import { BUNDLE } from "./support.mjs";
+
+// The committed bundle, which leaves out age-encryption's post-quantum and P-256 code
+// (crypto/js/build.mjs): it must open every X25519 vector exactly as the library does.
+const bundleContext = vm.createContext({ crypto: globalThis.crypto, TextEncoder, TextDecoder, ReadableStream,
+  TransformStream, WritableStream, Blob, DOMException });
+vm.runInContext(readFileSync(BUNDLE, "utf8"), bundleContext, { filename: BUNDLE });
+const bundled = bundleContext.TipboxSealer;
 
 /** Split a vector into its header fields (repeatable keys as arrays) and its age file. */
 function parseVector(file) {
@@ -75,5 +85,16 @@ for (const name of names) {
     const opened = await openBytes(v.body, v.identity).then((p) => p, (e) => e);
     if (v.expect === "success") assert.equal(sha256hex(opened), v.payload);
     else assert.ok(opened instanceof Error, "openBytes must reject");
+
+    const fromBundle = await bundled.openBytes(new Uint8Array(v.body), v.identity).then((p) => p, (e) => e);
+    if (v.identity.every((id) => id.startsWith("AGE-SECRET-KEY-1"))) {
+      if (v.expect === "success") assert.equal(sha256hex(new Uint8Array(fromBundle)), v.payload);
+      else assert.ok(fromBundle instanceof Error || fromBundle?.name, "the bundle must reject");
+    } else if (v.expect === "success") {
+      // A post-quantum identity: left out of the bundle, refused, never half-opened.
+      assert.match(String(fromBundle?.message), /not in tipbox's sealer: it seals to X25519 recipients only/);
+    } else {
+      assert.ok(fromBundle instanceof Error || fromBundle?.name, "the bundle must reject");
+    }
   });
 }

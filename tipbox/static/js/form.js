@@ -199,7 +199,7 @@
       status(files.length ? d.msgUploading : d.msgFinishing, 100 / grandTotal);
       // Retried as is if the answer is lost: the server recognises the same tip (lookup key and
       // payload) and answers again instead of storing it twice.
-      return Upload.withRetries(function () { return client.postJSON(d.api, body); }).then(function (answer) {
+      return Upload.withRetries(function () { return client.postJSON(d.api + "/sealed", body); }).then(function (answer) {
         opened = answer;
         if (opened.received) return opened;
         base = d.api + "/" + opened.tip_id;
