@@ -22,6 +22,7 @@ from crypto import payload, receipt_keys, upload_digest
 from crypto.attachments import open_attachment
 from crypto.identity import ReviewerIdentity
 from tests.tipbox.browser_like import BrowserLike
+from tests.tipbox.support import run_cli
 from tipbox import clock, db
 from tipbox.audit.models import AuditEvent
 from tipbox.intake.service import cleanup_abandoned
@@ -314,3 +315,17 @@ def test_an_abandoned_sealed_open_is_cleaned_up_and_frees_nothing_else(app: Flas
     with app.app_context(), db.transaction() as session:
         assert cleanup_abandoned(session, clock.utcnow().replace(year=clock.utcnow().year + 1)) == 1
     assert _tips(app) == []
+
+
+def test_keys_that_change_while_attachments_upload_stop_the_tip_at_its_last_chunk(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Mutation: without the fingerprint check in _receive_if_whole, a tip sealed to the old reviewers
+    (the new one cannot read it) would be received as if every current reviewer could."""
+    way = ShortWay(BrowserLike(client), _parts(10_000))
+    opened = way.open().get_json()
+    newcomer = ReviewerIdentity.generate()
+    run_cli(app, "reviewers", "add", "r-new", newcomer.recipient, "--signing-key", newcomer.signing_public_key)
+    response = way.send_part(opened["tip_id"], opened["token"], way.parts[0])
+    assert response.status_code == 409 and response.get_json()["error"] == "keys_changed"
+    assert _tips(app)[0].state == TIP_UPLOADING and _events(app, "tip.received") == []

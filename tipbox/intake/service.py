@@ -439,8 +439,11 @@ def _close(db: Session, limits: Limits, target: Target, attachment: Attachment, 
         listed.update(hashlib.sha256(data).digest())
     if not completion.matches(total, whole.hexdigest(), listed.hexdigest()):
         raise IntakeError("incomplete_upload", 409)
-    recipients = _keys(db, tip.channel_ids).count
-    padded = check_sealed(streams.reader(storage.iter_chunks(db, tip.id, attachment.id)), total, recipients)
+    keys = _keys(db, tip.channel_ids)
+    sealed_for = target.message.key_fingerprint if target.message is not None else tip.key_fingerprint
+    if sealed_for != keys.fingerprint:
+        raise IntakeError("keys_changed", 409)  # sealed to the reviewers of the open; they changed since
+    padded = check_sealed(streams.reader(storage.iter_chunks(db, tip.id, attachment.id)), total, keys.count)
     if padded > padded_length(limits.max_attachment_bytes):
         raise IntakeError("attachment_too_large", 413)
     attachment.complete = True
@@ -456,9 +459,7 @@ def _receive_if_whole(db: Session, limits: Limits, target: Target) -> bool:
     total = len(tip.payload) + sum(a.size or 0 for a in target.attachments)
     if total > sealed_ceiling(limits.max_submission_bytes):
         raise IntakeError("submission_too_large", 413)
-    if tip.key_fingerprint != _keys(db, tip.channel_ids).fingerprint:
-        raise IntakeError("keys_changed", 409)
-    _receive(db, tip)
+    _receive(db, tip)  # the keys were checked by _close, in this transaction
     return True
 
 
