@@ -31,7 +31,7 @@ after the click, and the ratio to the floor:
     floor = ciphertext bytes / up bandwidth + minimum round trips x RTT
 
 where ciphertext bytes are the sealed tip (the payload, decoded from its
-base64 in the finalize request) plus the sealed attachment (the chunk bodies),
+base64 in the sealed open, or in the finalize before issue #16) plus the sealed attachment (the chunk bodies),
 and the minimum is ``--min-round-trips`` (default 1: the page already holds
 the CSRF token and could hold the signed recipients, so one request carrying
 the sealed tip and its attachment, answered once, is the least any design
@@ -252,7 +252,7 @@ def submit_once(browser: Any, proxy: TorLikeProxy, attachment: bytes | None) -> 
         body = request.post_data_buffer
         records.append(Request(request.method, short(request.url, origin), start, end, len(body) if body else 0,
                                response.status if response else None))
-        if request.url.endswith("/finalize"):
+        if request.url.endswith(("/finalize", "/api/v1/submissions/sealed")):  # before and after issue #16
             payload = len(base64.b64decode(json.loads(request.post_data)["payload"]))
     listed = sorted(records, key=lambda r: r.start)
     context.close()

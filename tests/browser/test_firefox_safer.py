@@ -209,6 +209,46 @@ def test_safer_submission_and_status_round_trip(safer: Firefox, live_server: Liv
     assert fx.page_errors() == []
 
 
+@pytest.fixture(scope="module")
+def small_chunks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server cutting uploads in 64 KiB chunks, so a few hundred KiB exercise the whole pipeline."""
+    server = LiveServer.create(tmp_path_factory.mktemp("chunks") / "var", TIPBOX_UPLOAD_CHUNK_BYTES=str(64 * 1024))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_safer_seals_ahead_of_the_upload_and_the_last_chunk_delivers(safer: Firefox, small_chunks: LiveServer,
+                                                                        tmp_path: Path) -> None:
+    """Issue #16 in Tor Browser "Safer": two files of 11 and 3 chunks, sealed while earlier chunks are on
+    the wire, each chunk with its WebCrypto SHA-256, the last one closing the tip (FORMAT.md §4.1); the
+    reviewer opens exactly the bytes chosen, and the manifest's whole-file SHA-256 is the file's."""
+    files = {"rekaman.mp4": os.urandom(700_000), "foto.jpg": os.urandom(150_000)}
+    paths = []
+    for name, data in files.items():
+        path = tmp_path / "files" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        paths.append(str(path))
+    fx = safer
+    fx.navigate(small_chunks.url + "/")
+    assert fx.js("return typeof WebAssembly") == "undefined"
+    canary = "CANARY-PIPELINE-" + secrets.token_hex(6)
+    fx.find("#description").send_keys(f"Video perekrutan anak. {canary}")
+    fx.find("#attachments").send_keys("\n".join(paths))
+    assert fx.js("return document.getElementById('attachments').files.length") == 2
+    receipt, seconds = _send_with_js(fx)
+    print(f"\nFirefox Safer, 64 KiB chunks: 'Kirim' to receipt with 850 kB in two files: {seconds:.2f} s")
+    assert CODE.fullmatch(receipt)
+    [result] = export_and_open(small_chunks, tmp_path, 1)
+    assert canary in result["document"]["answers"]["description"]
+    assert result["files"] == files
+    for entry in result["document"]["attachments"]:
+        assert entry["sha256"] == hashlib.sha256(files[entry["name"]]).hexdigest()
+        assert entry["size"] == len(files[entry["name"]])
+    assert fx.page_errors() == []
+
+
 # ---------------------------------------------------------------- 2. safety on the page, "Safer"
 
 
