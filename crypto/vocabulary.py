@@ -124,6 +124,21 @@ class AgencyKind(StrEnum):
     OTHER = "other"
 
 
+class MaterialClass(StrEnum):
+    """How a reviewer classified one attachment, after INHOPE's ICCAM classes (DOMAIN.md, evidence practice).
+
+    ``intl-illegal`` is ICCAM's "baseline": illegal in every member country;
+    ``national-illegal`` is illegal under Indonesian law (e.g. UU 44/2008,
+    UU 35/2014) but not baseline; ``not-illegal``; ``not-assessed`` until
+    someone has. Kept in the sealed triage record and printed in referral packets.
+    """
+
+    INTL_ILLEGAL = "intl-illegal"
+    NATIONAL_ILLEGAL = "national-illegal"
+    NOT_ILLEGAL = "not-illegal"
+    NOT_ASSESSED = "not-assessed"
+
+
 class MessageKind(StrEnum):
     """A message on a tip (FORMAT.md §13): a reviewer's reply, a source's follow-up, a forwarding team's note."""
 

@@ -1,4 +1,9 @@
-"""`tipbox-review attachments`: decrypt a tip's attachments to a directory.
+"""`tipbox-review attachments --original N / --all-originals`: decrypt originals to a directory, on request.
+
+Since the preview sheet (review_cli/evidence.py, review_cli/sheet.py) is
+what `attachments` writes by default, originals are written only when asked
+for by number, so no abuse material lands in a folder where a double-click
+opens it by accident.
 
 Each attachment is opened with crypto.attachments.open_attachment_file into a
 temporary file (mode 0600, created exclusively) in the output directory and
@@ -22,8 +27,7 @@ import os
 import re
 import secrets
 import unicodedata
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -34,6 +38,8 @@ from crypto.errors import TipboxCryptoError
 from crypto.payload import AttachmentEntry
 
 from .errors import InputError, StateConflict, VerificationError
+from .kinds import HEAD, sniff
+from .strip import Stripped, mat2_extension, mat2_path, strip_file
 from .tips import read_verified
 from .workspace import Keys, Workspace, commit_exclusive, short
 
@@ -41,7 +47,6 @@ _BLOCK = 1024 * 1024
 _REPORT_EVERY = 1024 * 1024
 _EXT = re.compile(r"^\.[A-Za-z0-9]{1,10}\Z")
 _FORBIDDEN = set('<>:"/\\|?*')
-STRIPPABLE = {"JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"}
 
 
 def safe_name(name: str, attachment_id: str, id_chars: int = 8) -> str:
@@ -65,6 +70,7 @@ def safe_name(name: str, attachment_id: str, id_chars: int = 8) -> str:
 
 @dataclass
 class Extracted:
+    number: int
     attachment_id: str
     path: Path
     size: int
@@ -134,50 +140,22 @@ def decrypt_to(
         raise
 
 
-def strip_metadata(path: Path) -> tuple[bool, str]:
-    """Re-save an image without EXIF, XMP, ICC or text chunks (Pillow). Returns (done, note)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def plan(
+    content: Sequence[AttachmentEntry], out_dir: Path, only: Collection[int] | None = None
+) -> list[tuple[int, AttachmentEntry, Path]]:
+    """(number, content entry, final path) per attachment asked for (``only``: numbers from 1; None: all).
 
-    temp = path.with_name(path.name + ".strip")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                kind = image.format or ""
-                if kind not in STRIPPABLE:
-                    return False, f"not stripped: {kind or 'this'} format is not re-saved by tipbox-review"
-                if getattr(image, "n_frames", 1) > 1:
-                    return False, "not stripped: animated or multi-page image"
-                image.load()
-                clean = ImageOps.exif_transpose(image)  # keep the picture upright once EXIF is gone
-                clean.info = {}
-                options: dict[str, int] = {"quality": 95} if kind in ("JPEG", "WEBP") else {}
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    clean.save(handle, format=kind, **options)
-            with Image.open(temp) as check:
-                leftover = {
-                    k for k in check.info if k in ("exif", "xmp", "icc_profile", "comment", "XML:com.adobe.xmp")
-                }
-                if len(check.getexif()) or leftover or getattr(check, "text", None):
-                    raise ValueError("metadata survived")
-        os.replace(temp, path)
-        return True, "metadata removed (EXIF, XMP, ICC, comments)"
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return False, "not stripped: not an image (PDFs and office documents keep their metadata)"
-    except (OSError, ValueError, SyntaxError):
-        return False, "not stripped: the image could not be re-saved cleanly"
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def plan(content: Sequence[AttachmentEntry], out_dir: Path) -> list[tuple[AttachmentEntry, Path]]:
-    """(content entry, final path) per attachment; refuse if any final path exists."""
+    Refuses if any final path exists.
+    """
     names = [safe_name(entry.name, entry.id) for entry in content]
     if len(set(names)) != len(names):  # same name and same id prefix: use the whole id
         names = [safe_name(entry.name, entry.id, id_chars=32) for entry in content]
-    targets = [(entry, out_dir / name) for entry, name in zip(content, names, strict=True)]
-    existing = [path.name for _, path in targets if path.exists()]
+    targets = [
+        (number, entry, out_dir / name)
+        for number, (entry, name) in enumerate(zip(content, names, strict=True), 1)
+        if only is None or number in only
+    ]
+    existing = [path.name for _, _, path in targets if path.exists()]
     if existing:
         raise StateConflict(f"{out_dir / existing[0]} already exists; refusing to overwrite (nothing was written)")
     return targets
@@ -192,6 +170,7 @@ def extract(
     out_dir: Path,
     *,
     strip: bool = False,
+    only: Collection[int] | None = None,
     on_start: Callable[[str, int], None] = lambda name, total: None,
     on_bytes: Callable[[int], None] = lambda n: None,
 ) -> list[Extracted]:
@@ -202,11 +181,11 @@ def extract(
     if not out_dir.is_dir():
         raise InputError(f"{out_dir} is not a directory")
     sealed_by_id = {a.id: a for a in sealed}
-    targets = plan(content, out_dir)
+    targets = plan(content, out_dir, only)
     results: list[tuple[Extracted, Path]] = []
     try:
         # Decrypt and verify everything first; name nothing until all of it verified.
-        for number, (entry, final) in enumerate(targets, 1):
+        for number, entry, final in targets:
             what = f"attachment {number} of tip {short(tip_id)}"
             sealed_entry = sealed_by_id.get(entry.id)
             source = ws.attachment_path(tip_id, entry.id)
@@ -220,11 +199,15 @@ def extract(
                 decrypt_to(source, temp, keys, ContentDigest(entry.size, entry.sha256), on_bytes)
             except TipboxCryptoError as exc:
                 raise VerificationError(f"{what} failed verification: {exc}; nothing was written") from None
-            result = Extracted(entry.id, final, entry.size, entry.sha256, entry.media_type)
+            result = Extracted(number, entry.id, final, entry.size, entry.sha256, entry.media_type)
             results.append((result, temp))
             if strip:
-                result.stripped, result.note = strip_metadata(temp)
-                if result.stripped:
+                temp = _named_for_mat2(temp, entry)
+                results[-1] = (result, temp)
+                outcome = _strip(temp, entry)
+                result.stripped, result.note = outcome.done, outcome.note
+                if outcome.done:
+                    os.chmod(temp, 0o600)  # a tool may have written a new file
                     result.stripped_sha256 = _sha256_file(temp)
         for result, temp in results:
             commit_exclusive(temp, result.path)
@@ -232,6 +215,25 @@ def extract(
         for _, temp in results:
             temp.unlink(missing_ok=True)
     return [result for result, _ in results]
+
+
+def _named_for_mat2(temp: Path, entry: AttachmentEntry) -> Path:
+    """The verified copy renamed to end as mat2 expects for its sniffed kind (mat2 picks a parser by name)."""
+    if mat2_path() is None:
+        return temp
+    with temp.open("rb") as handle:
+        ending = mat2_extension(sniff(handle.read(HEAD)), entry.name)
+    if not ending:
+        return temp
+    named = temp.with_name(temp.name + ending)
+    os.rename(temp, named)
+    return named
+
+
+def _strip(path: Path, entry: AttachmentEntry) -> Stripped:
+    with path.open("rb") as handle:
+        kind = sniff(handle.read(HEAD))
+    return strip_file(path, kind, entry.name)
 
 
 def _sha256_file(path: Path) -> str:

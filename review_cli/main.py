@@ -32,6 +32,7 @@ from . import (
     channels,
     conversation,
     dispositions_state,
+    evidence,
     extract,
     handover,
     importer,
@@ -43,7 +44,16 @@ from . import (
 )
 from . import dispositions as dispositions_mod
 from .errors import EXIT_OK, EXIT_USAGE, EXIT_VERIFY, InputError, ReviewError, StateConflict, VerificationError
-from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, LANGS, PRIORITIES, STATUSES
+from .taxonomy import (
+    AGENCIES,
+    AGENCY_KINDS,
+    CATEGORIES,
+    HOLD_REASONS,
+    LANGS,
+    MATERIAL_CLASSES,
+    PRIORITIES,
+    STATUSES,
+)
 from .workspace import Keys, TipMeta, Workspace, utc_now, write_atomic
 
 PROG = "tipbox-review"
@@ -396,13 +406,17 @@ lang_option = click.option(
 @cli.command()
 @click.argument("tip")
 @lang_option
+@click.option("--no-evidence", is_flag=True, help="Skip the evidence section (decrypting and hashing attachments).")
 @pass_app
-def show(app: App, tip: str, lang: str) -> None:
+def show(app: App, tip: str, lang: str, no_evidence: bool) -> None:
     """Show one tip in full, then its conversation (tampilkan laporan). TIP is its id or a unique prefix.
 
     After the tip and its triage: the source's follow-ups (with their
     attachments), the replies the server published, and your replies that are
     sent or still pending (not yet in a `dispositions export`), oldest first.
+    Then the evidence: per attachment its kind from the content, SHA-256,
+    SHA-1, MD5, PDQ (images), class and metadata (capture time, device, GPS);
+    never a picture (see `attachments`).
     """
     tip_id, meta, document, keys = _open(app, tip)
     record = triage.load(app.workspace, keys, tip_id)
@@ -410,10 +424,36 @@ def show(app: App, tip: str, lang: str) -> None:
     thread = conversation.thread(app.workspace, keys, meta, sent)
     render.tip_detail(tip_id, meta, document, record, lang, _directory(app.workspace))
     render.thread(thread, lang)
+    checked = _evidence_for_show(app, tip_id, meta, document, keys) if not no_evidence else []
+    if checked:
+        render.evidence_section(checked, record.current.class_of(), lang)
     if thread.problems:
         raise VerificationError(
             f"{len(thread.problems)} message(s) of tip {tip_id[:8]} could not be opened (shown above)"
         )
+    failed = [c for c in checked if isinstance(c, tuple)]
+    if failed:
+        raise VerificationError(
+            f"{render.counted(len(failed), 'attachment')} of tip {tip_id[:8]} failed verification (shown above)"
+        )
+
+
+def _evidence_for_show(
+    app: App, tip_id: str, meta: TipMeta, document: TipDocument, keys: Keys
+) -> list[evidence.Evidence | tuple[int, str]]:
+    """Each attachment's evidence, or (number, why) when it does not verify: `show` still shows the rest."""
+    try:
+        content, sealed = conversation.all_attachments(app.workspace, keys, meta, document)
+    except ReviewError as exc:
+        return [(0, str(exc))]
+    by_id = {a.id: a for a in sealed}
+    out: list[evidence.Evidence | tuple[int, str]] = []
+    for number, entry in enumerate(content, 1):
+        try:
+            out.append(evidence.inspect_one(app.workspace, keys, tip_id, number, entry, by_id.get(entry.id)))
+        except VerificationError as exc:
+            out.append((number, str(exc)))
+    return out
 
 
 # --- reply ------------------------------------------------------------------------------------------
@@ -514,35 +554,98 @@ def reply(app: App, tip: str, message_file: Path | None, lang: str | None, disca
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write the files to (created if missing).",
+    help="Directory to write the preview sheet or the originals to (created if missing).",
 )
 @click.option(
-    "--strip-metadata",
-    is_flag=True,
-    help="Re-save images without EXIF/XMP/ICC (Pillow); other types are reported as not stripped.",
+    "--original",
+    "originals",
+    multiple=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Decrypt original N as a file instead of writing the sheet (repeatable; numbers as on the sheet).",
 )
+@click.option("--all-originals", is_flag=True, help="Decrypt every original as a file instead of writing the sheet.")
+@click.option(
+    "--unblur",
+    multiple=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Render attachment N's preview sharp (still small and greyscale) on a sheet of its own.",
+)
+@click.option(
+    "--strip",
+    "--strip-metadata",
+    "strip",
+    is_flag=True,
+    help="With --original/--all-originals: write copies without metadata (mat2 if installed, else Pillow).",
+)
+@lang_option
 @pass_app
-def attachments(app: App, tip: str, out_dir: Path, strip_metadata: bool) -> None:
-    """Decrypt a tip's attachments, and its follow-ups', and verify each SHA-256 (buka lampiran).
+def attachments(
+    app: App,
+    tip: str,
+    out_dir: Path,
+    originals: tuple[int, ...],
+    all_originals: bool,
+    unblur: tuple[int, ...],
+    strip: bool,
+    lang: str,
+) -> None:
+    """Write a preview sheet of a tip's attachments and its follow-ups' (lembar pratinjau lampiran).
 
-    Never overwrites a file. File names are sanitised and made unique.
+    By default no original is written: one PDF, OUT/previews-<id>.pdf, lists
+    each attachment with its kind (from the content, not the name), size,
+    SHA-256, SHA-1, MD5, PDQ hash (images), metadata (capture time, device,
+    GPS) and a small, greyscale, strongly blurred preview (images; the first
+    pages of PDFs), or why there is none. Decoders run in resource-limited
+    child processes; nothing but the sheet is written.
+
+    --original N / --all-originals decrypt originals instead, each verified
+    against its SHA-256, mode 0600, never over an existing file; --strip
+    writes them without metadata. --unblur N renders one preview sharp.
     """
+    if strip and not (originals or all_originals):
+        raise InputError("--strip applies to originals: add --original N or --all-originals")
+    if unblur and (originals or all_originals):
+        raise InputError("--unblur changes the preview sheet; ask for originals in a separate command")
     tip_id, meta, document, keys = _open(app, tip)
     content, sealed = conversation.all_attachments(app.workspace, keys, meta, document)
-    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not content:
+        raise InputError(f"tip {tip_id[:8]} has no attachments")
+    evidence.check_numbers(originals, len(content), "--original")
+    evidence.check_numbers(unblur, len(content), "--unblur")
+    if originals or all_originals:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with render.byte_progress() as progress:
+            results = extract.extract(
+                app.workspace,
+                keys,
+                tip_id,
+                content,
+                sealed,
+                out_dir,
+                strip=strip,
+                only=None if all_originals else set(originals),
+                on_start=progress.start,
+                on_bytes=progress.advance,
+            )
+        render.attachments_done(results)
+        return
+    name = f"previews-{tip_id[:8]}" + "".join(f"-unblurred-{n}" for n in sorted(set(unblur))) + ".pdf"
+    sheet_path = out_dir / name
+    if sheet_path.exists():
+        raise StateConflict(f"{sheet_path} already exists; refusing to overwrite (nothing was written)")
+    classes = triage.load(app.workspace, keys, tip_id).current.class_of()
     with render.byte_progress() as progress:
-        results = extract.extract(
-            app.workspace,
-            keys,
-            tip_id,
-            content,
-            sealed,
-            out_dir,
-            strip=strip_metadata,
-            on_start=progress.start,
-            on_bytes=progress.advance,
+        items = evidence.inspect(
+            app.workspace, keys, tip_id, content, sealed, sharp=set(unblur),
+            on_start=progress.start, on_bytes=progress.advance,
         )
-    render.attachments_done(results)
+    from .sheet import render_sheet
+
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(sheet_path, render_sheet(tip_id, items, classes, lang, utc_now()), exclusive=True)
+    render.sheet_done(items, sheet_path, classes)
 
 
 @cli.command("triage")
@@ -566,6 +669,19 @@ def attachments(app: App, tip: str, out_dir: Path, strip_metadata: bool) -> None
     help="The kind of agency the source may be told about on the status page (`codes`), "
     "or none (the default: the source is told nothing about where the report went).",
 )
+@click.option(
+    "--attachment",
+    "attachment_number",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With --class: the attachment to classify (numbers as on the preview sheet and in `show`).",
+)
+@click.option(
+    "--class",
+    "material_class",
+    type=click.Choice(list(MATERIAL_CLASSES), case_sensitive=False),
+    help="With --attachment: intl-illegal, national-illegal, not-illegal or not-assessed (ICCAM-like).",
+)
 @pass_app
 def triage_command(
     app: App,
@@ -580,8 +696,10 @@ def triage_command(
     hold_until: datetime | None,
     hold_reason: str | None,
     disclose: str | None,
+    attachment_number: int | None,
+    material_class: str | None,
 ) -> None:
-    """Set category, priority, region, agency, notes, status or disclosure (pilah laporan).
+    """Set category, priority, region, agency, notes, status, disclosure or an attachment's class (pilah laporan).
 
     Every change is kept in the tip's history with the time and your key's
     fingerprint. Run `tipbox-review codes` for the codes. Only the status, the
@@ -599,10 +717,18 @@ def triage_command(
         hold_until=hold_until.date() if hold_until else None,
         hold_reason=hold_reason,
         disclose=disclose,
+        attachment="?" if attachment_number is not None else None,
+        material_class=material_class,
     )
     if change.empty():
         raise InputError("nothing to change: give at least one option (see tipbox-review triage --help)")
+    if (attachment_number is None) != (material_class is None):
+        raise InputError("--attachment N and --class CLASS go together: which attachment, and what it is")
     tip_id, meta, document, keys = _open(app, tip)
+    if attachment_number is not None:
+        content, _sealed = conversation.all_attachments(app.workspace, keys, meta, document)
+        evidence.check_numbers([attachment_number], len(content), "--attachment")
+        change = replace(change, attachment=content[attachment_number - 1].id)
     with app.workspace.lock():
         record = triage.load(app.workspace, keys, tip_id)
         limit = server_facts.hold_limit(app.workspace)
@@ -640,7 +766,10 @@ def refer(app: App, tip: str, agency: str, fmt: str, out_file: Path, lang: str) 
         current = record.current
         triage.require_referable(current, document.answers.category, tip_id)
         now = utc_now()
-        packet = referral.build_packet(tip_id, meta, document, current, record.history, agency.upper(), lang, now)
+        items = _evidence_for_packet(app, meta, document, keys)
+        packet = referral.build_packet(
+            tip_id, meta, document, current, record.history, agency.upper(), lang, now, items
+        )
         if fmt == "md":
             data = referral.to_markdown(packet).encode()
         elif fmt == "json":
@@ -803,13 +932,29 @@ def forward(
     )
 
 
+def _evidence_for_packet(
+    app: App, meta: TipMeta, document: TipDocument, keys: Keys
+) -> list[evidence.Evidence] | None:
+    """The hashes (and PDQ) of every attachment for a referral packet's evidence list; never the media."""
+    content, sealed = conversation.all_attachments(app.workspace, keys, meta, document)
+    if not content:
+        return None
+    with render.byte_progress() as progress:
+        return evidence.inspect(
+            app.workspace, keys, meta.id, content, sealed, on_start=progress.start, on_bytes=progress.advance
+        )
+
+
 def _with_packet(app: App, plan: handover.Target, keys: Keys, agency: str, lang: str) -> handover.Target:
     """The forward's note with the referral packet appended, as Markdown (the same packet `refer` writes)."""
     meta = plan.meta
     document = tips.open_payload(app.workspace, keys, meta)
     record = triage.load(app.workspace, keys, meta.id)
     triage.require_referable(record.current, document.answers.category, meta.id)
-    packet = referral.build_packet(meta.id, meta, document, record.current, record.history, agency, lang, utc_now())
+    items = _evidence_for_packet(app, meta, document, keys)
+    packet = referral.build_packet(
+        meta.id, meta, document, record.current, record.history, agency, lang, utc_now(), items
+    )
     text = "\n\n".join(part for part in (plan.note, referral.to_markdown(packet)) if part)
     return replace(plan, note=conversation.check_text(text, "note with its referral packet"))
 

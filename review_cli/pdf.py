@@ -180,8 +180,14 @@ def render_pdf(
     heading(f"6. {t('s_evidence', lang)}")
     if packet["evidence"]:
         for e in packet["evidence"]:
-            para(f"{t('attachment', lang)} {e['n']}: {e['type']}, {e['size']} {t('bytes', lang)}")
+            kind = f" ({t('kind', lang)}: {e['kind']})" if e["kind"] else ""
+            para(f"{t('attachment', lang)} {e['n']}: {e['type']}{kind}, {e['size']} {t('bytes', lang)}")
+            if e["classification"]:
+                para(f"{t('class', lang)}: {e['classification']['code']}: {e['classification']['text']}", 9, bold=True)
             para(f"SHA-256: {e['sha256']}", 8)
+            for label, digest in (("SHA-1", e["sha1"]), ("MD5", e["md5"]), ("PDQ", e["pdq"])):
+                if digest:
+                    para(f"{label}: {digest}", 8)
         para(packet["evidence_note"], 9)
     else:
         para(t("no_evidence", lang))

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from crypto import regions as region_data
 from crypto.payload import Answers, TipDocument
@@ -37,12 +37,16 @@ from .taxonomy import (
     LEGAL_BASIS,
     LEGAL_NOTE,
     LPSK_LAW,
+    MATERIAL_CLASSES,
     ONGOING,
     PRIORITIES,
     Term,
 )
 from .triage_record import HistoryItem, Triage
 from .workspace import TipMeta, iso
+
+if TYPE_CHECKING:
+    from .evidence import Evidence as EvidenceReport
 
 PACKET_TYPE = "tipbox-referral"
 PACKET_VERSION = 1
@@ -102,10 +106,17 @@ class Perpetrators(TypedDict):
 
 
 class Evidence(TypedDict):
+    """One file of the evidence list: hashes an agency can match, never the file itself."""
+
     n: int
-    type: str
+    type: str  # the media type the source's browser declared
+    kind: str | None  # what the content is (review_cli/kinds.py); None when the packet was built without it
     size: int
     sha256: str
+    sha1: str | None
+    md5: str | None
+    pdq: str | None  # images: PDQ perceptual hash, 64 hex digits
+    classification: TermText | None  # the reviewer's ICCAM-like class (triage --attachment N --class)
 
 
 class Lpsk(TypedDict):
@@ -178,11 +189,17 @@ L: dict[str, tuple[str, str]] = {
     "online": ("Tempat daring (URL, akun, nomor telepon)", "Online places (URLs, accounts, phone numbers)"),
     "s_evidence": ("Daftar bukti", "Evidence"),
     "evidence_note": (
-        "SHA-256 dihitung atas berkas sebagaimana dikirim pelapor. Nama berkas asli tidak dicantumkan untuk "
-        "melindungi pelapor. Salinan yang metadatanya dihapus memiliki SHA-256 lain.",
-        "SHA-256 of each file as the source submitted it. Original file names are left out to protect the "
-        "source. Copies with metadata removed have a different SHA-256.",
+        "SHA-256, SHA-1 dan MD5 dihitung atas berkas sebagaimana dikirim pelapor; PDQ adalah hash perseptual "
+        "gambar (Meta PDQ, 256 bit) untuk dicocokkan dengan daftar hash. Paket ini tidak memuat berkasnya. Nama "
+        "berkas asli tidak dicantumkan untuk melindungi pelapor. Salinan yang metadatanya dihapus memiliki hash "
+        "lain. Klasifikasi mengikuti kelas ICCAM dan merupakan penilaian awal peninjau.",
+        "SHA-256, SHA-1 and MD5 of each file as the source submitted it; PDQ is an image's perceptual hash "
+        "(Meta's PDQ, 256 bits) for matching against hash lists. This packet never contains the files. Original "
+        "file names are left out to protect the source. Copies with metadata removed have other hashes. Classes "
+        "follow ICCAM's and are the reviewer's first assessment.",
     ),
+    "kind": ("Jenis (dari isi)", "Kind (from content)"),
+    "class": ("Klasifikasi", "Class"),
     "no_evidence": ("Tidak ada lampiran.", "No attachments."),
     "attachment": ("Lampiran", "Attachment"),
     "bytes": ("bita", "bytes"),
@@ -231,6 +248,33 @@ def _term(table: Mapping[str, Term], code: str | None, lang: str) -> TermText | 
         return None
     term = table.get(code)
     return {"code": code, "text": term.name(lang) if term else clean(code) or "?"}
+
+
+def _evidence(
+    document: TipDocument, current: Triage, items: Sequence[EvidenceReport] | None, lang: str
+) -> list[Evidence]:
+    classes = current.class_of()
+    if items is None:
+        return [
+            {"n": n, "type": clean(a.media_type) or "application/octet-stream", "kind": None, "size": a.size,
+             "sha256": a.sha256, "sha1": None, "md5": None, "pdq": None,
+             "classification": _term(MATERIAL_CLASSES, classes.get(a.id), lang)}
+            for n, a in enumerate(document.attachments, 1)
+        ]
+    return [
+        {
+            "n": item.number,
+            "type": clean(item.declared_type) or "application/octet-stream",
+            "kind": item.kind.code,
+            "size": item.hashes.size,
+            "sha256": item.hashes.sha256,
+            "sha1": item.hashes.sha1,
+            "md5": item.hashes.md5,
+            "pdq": item.pdq,
+            "classification": _term(MATERIAL_CLASSES, classes.get(item.attachment_id), lang),
+        }
+        for item in items
+    ]
 
 
 def case_reference(tip_id: str) -> str:
@@ -348,7 +392,10 @@ def build_packet(
     agency_code: str,
     lang: str,
     now: datetime,
+    items: Sequence[EvidenceReport] | None = None,
 ) -> Packet:
+    """The packet as data. ``items`` (review_cli/evidence.py) add each file's kind, SHA-1, MD5, PDQ and class;
+    without them the evidence list has the manifest's type, size and SHA-256 only."""
     answers = document.answers
     category = current.category or answers.category
     assert category is not None and current.priority is not None  # triage.require_referable checked both
@@ -362,10 +409,7 @@ def build_packet(
         if fallback and region_data.valid_code(fallback):
             region_codes = [fallback]
     consent = answers.contact_consent and bool(clean(answers.contact))
-    evidence: list[Evidence] = [
-        {"n": n, "type": clean(a.media_type) or "application/octet-stream", "size": a.size, "sha256": a.sha256}
-        for n, a in enumerate(document.attachments, 1)
-    ]
+    evidence = _evidence(document, current, items, lang)
     earlier: list[EarlierReferral] = []
     for h in history:  # the first referral to each other agency, so the receiver knows who else acts
         to = h.referral.to if h.referral is not None else None
@@ -515,10 +559,22 @@ def to_markdown(packet: Packet) -> str:
     add(f"## 6. {t('s_evidence', lang)}")
     add("")
     if p["evidence"]:
-        add(f"| # | {t('attachment', lang)} | {t('bytes', lang)} | SHA-256 |\n|---|---|---|---|")
-        out.extend(
-            f"| {e['n']} | {md_inline(e['type'], lang)} | {e['size']} | `{e['sha256']}` |" for e in p["evidence"]
+        add(
+            f"| # | {t('attachment', lang)} | {t('kind', lang)} | {t('bytes', lang)} | {t('class', lang)} | SHA-256 |"
+            "\n|---|---|---|---|---|---|"
         )
+        for e in p["evidence"]:
+            cls = e["classification"]
+            add(
+                f"| {e['n']} | {md_inline(e['type'], lang)} | {e['kind'] or '-'} | {e['size']} | "
+                f"{cls['code'] + ': ' + cls['text'] if cls else '-'} | `{e['sha256']}` |"
+            )
+        add("")
+        for e in p["evidence"]:
+            extra = [f"SHA-1 `{e['sha1']}`" if e["sha1"] else "", f"MD5 `{e['md5']}`" if e["md5"] else "",
+                     f"PDQ `{e['pdq']}`" if e["pdq"] else ""]
+            if any(extra):
+                add(f"- {e['n']}: " + ", ".join(x for x in extra if x))
         add("")
         add(f"_{p['evidence_note']}_")
     else:

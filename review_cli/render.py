@@ -47,6 +47,7 @@ from .taxonomy import (
     DANGER,
     HOLD_REASONS,
     HOW_KNOWN,
+    MATERIAL_CLASSES,
     ONGOING,
     PRIORITIES,
     STATUSES,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from crypto.payload import TipDocument
 
     from .conversation import Thread, ThreadItem, WrittenReply
+    from .evidence import Evidence
     from .extract import Extracted
     from .importer import ImportReport
     from .tips import Row
@@ -570,6 +572,10 @@ def triage_panel(current: Triage, lang: str, payload_category: str | None = None
         _s("disclose", lang),
         Text(f"{disclose.value}: {name_of(AGENCY_KINDS, disclose, lang)}" if disclose else _s("disclose_none", lang)),
     )
+    for attachment_id, code in current.class_of().items():
+        grid.add_row(
+            f"class {attachment_id[:8]}", Text(f"{code}: {name_of(MATERIAL_CLASSES, code, lang)}")
+        )
     if current.notes:
         grid.add_row("notes", T(current.notes))
     suggestion = SUGGESTED_AGENCIES.get(category or payload_category or "")
@@ -652,20 +658,99 @@ def byte_progress() -> Iterator[ProgressSink]:
 def attachments_done(results: Sequence[Extracted]) -> None:
     console = out()
     table = Table(box=box.SIMPLE_HEAD)
-    for header in ("file", "bytes", "SHA-256 (as submitted)", "metadata"):
+    for header in ("#", "file", "bytes", "SHA-256 (as submitted)", "metadata"):
         table.add_column(header)
     for r in results:
         if r.stripped is None:
-            meta = Text("kept (use --strip-metadata to remove)")
+            meta = Text("kept (use --strip to remove)")
         elif r.stripped:
             meta = Text(f"{r.note}; new SHA-256 {r.stripped_sha256}", style="green")
         else:
             meta = Text(r.note or "not stripped", style="bold yellow")
-        table.add_row(T(str(r.path)), str(r.size), r.sha256, meta)
+        table.add_row(str(r.number), T(str(r.path)), str(r.size), r.sha256, meta)
     console.print(table)
     console.print(Text(f"{counted(len(results), 'attachment')} verified against the tip's SHA-256 and written"))
     if any(r.stripped is False for r in results):
         warn("some files still carry their metadata (see the table); it can identify the source")
+
+
+def _preview_cell(item: Evidence) -> Text:
+    if item.previews:
+        return Text("sharp" if item.sharp else "blurred", style="bold red" if item.sharp else "")
+    return Text(f"no preview: {safe(item.problem)}", style="yellow")
+
+
+def sheet_done(items: Sequence[Evidence], path: Path, classes: Mapping[str, str]) -> None:
+    """What `attachments` (the preview sheet) reports: one row per attachment, then where the sheet is."""
+    console = out()
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("#", no_wrap=True)
+    table.add_column("kind", max_width=40)
+    table.add_column("bytes", no_wrap=True)
+    table.add_column("SHA-256", no_wrap=True, min_width=64)  # whole: a hash cut short cannot be matched
+    table.add_column("preview", max_width=40)
+    table.add_column("class", no_wrap=True)
+    for item in items:
+        kind = Text(item.kind.code + (f" ({item.details})" if item.details else ""))
+        if item.mismatch:
+            kind.append(f"\n! {safe(item.mismatch)}", style="bold red")
+        table.add_row(
+            str(item.number), kind, str(item.hashes.size), item.hashes.sha256, _preview_cell(item),
+            Text(classes.get(item.attachment_id, "-")),
+        )
+    console.print(table)
+    console.print(
+        Text(
+            f"{counted(len(items), 'attachment')} verified against the tip's SHA-256; preview sheet written to "
+            f"{safe(str(path))} (no originals written: use --original N)"
+        )
+    )
+    if any(item.mismatch for item in items):
+        warn("a file's name or declared type disagrees with its content (marked !): do not open it by its name")
+    if any("gps" in item.metadata for item in items):
+        warn("an attachment carries a GPS position: it can locate a child or the source (see the sheet or `show`)")
+
+
+EVIDENCE_WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Bukti: lampiran (dari isi berkas, bukan namanya)", "Evidence: attachments (from content, not names)"),
+    "problem": ("Tidak dapat diperiksa", "Cannot be checked"),
+}
+
+
+def evidence_section(
+    items: Sequence[Evidence | tuple[int, str]], classes: Mapping[str, str], lang: str
+) -> None:
+    """`show`'s evidence: per attachment kind, hashes, PDQ, class and metadata; never a picture."""
+    from .sheet import meta_label
+
+    console = out()
+    i = 0 if lang == "id" else 1
+    console.print(Text(EVIDENCE_WORDS["title"][i], style="bold"))
+    for item in items:
+        if isinstance(item, tuple):
+            number, problem = item
+            console.print(Text(f"#{number} {EVIDENCE_WORDS['problem'][i]}: {safe(problem)}", style="bold red"))
+            continue
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        kind = Text(item.kind.code + (f" ({item.details})" if item.details else ""))
+        if item.mismatch:
+            kind.append(f"  ! {safe(item.mismatch)}", style="bold red")
+        grid.add_row("kind", kind)
+        grid.add_row("bytes", Text(str(item.hashes.size)))
+        grid.add_row("SHA-256", Text(item.hashes.sha256))
+        grid.add_row("SHA-1", Text(item.hashes.sha1))
+        grid.add_row("MD5", Text(item.hashes.md5))
+        if item.pdq:
+            grid.add_row("PDQ", Text(f"{item.pdq} (quality {item.pdq_quality})"))
+        code = classes.get(item.attachment_id)
+        grid.add_row("class", Text(f"{code}: {name_of(MATERIAL_CLASSES, code, lang)}" if code else "-"))
+        for key, value in item.metadata.items():
+            grid.add_row(meta_label(key, lang), T(value, "bold red" if key == "gps" else ""))
+        if not item.previews and item.problem:
+            grid.add_row("preview", Text(f"none: {safe(item.problem)}", style="yellow"))
+        console.print(Panel(grid, title=f"#{item.number}", title_align="left"))
 
 
 def codes() -> None:
@@ -675,6 +760,7 @@ def codes() -> None:
         ("priorities (--priority)", PRIORITIES),
         ("statuses (--status)", STATUSES),
         ("hold reasons (--hold-reason)", HOLD_REASONS),
+        ("attachment classes (triage --attachment N --class)", MATERIAL_CLASSES),
     ):
         grid = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for header in ("code", "Bahasa Indonesia", "English"):

@@ -25,6 +25,7 @@ from crypto.vocabulary import (
     HoldReason,
     HowKnown,
     Language,
+    MaterialClass,
     Ongoing,
     Status,
     codes,
@@ -181,6 +182,20 @@ AGENCY_KINDS = _named(
         "online-content": ("Layanan penanganan konten daring", "An online content reporting service"),
         "anti-trafficking": ("Gugus tugas anti perdagangan orang", "An anti-trafficking task force"),
         "other": ("Lembaga lain", "Another agency"),
+    },
+)
+
+# ICCAM-like classes of one attachment (`triage --attachment N --class CODE`).
+MATERIAL_CLASSES = _named(
+    MaterialClass,
+    {
+        "intl-illegal": (
+            "Ilegal secara internasional (baseline ICCAM)",
+            "Illegal internationally (ICCAM baseline)",
+        ),
+        "national-illegal": ("Ilegal menurut hukum Indonesia", "Illegal under Indonesian law"),
+        "not-illegal": ("Tidak ilegal", "Not illegal"),
+        "not-assessed": ("Belum dinilai", "Not assessed"),
     },
 )
 

@@ -19,7 +19,7 @@ from crypto.vocabulary import AgencyKind, HoldReason, Status
 from .errors import InputError, StateConflict
 from .index import Index
 from .server_facts import HoldLimit
-from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, PRIORITIES, STATUSES
+from .taxonomy import AGENCIES, AGENCY_KINDS, CATEGORIES, HOLD_REASONS, MATERIAL_CLASSES, PRIORITIES, STATUSES
 from .triage_record import FieldValue, HistoryItem, Referral, Triage, TriageRecord, load
 from .workspace import Keys, Workspace, iso, short, write_atomic
 
@@ -53,6 +53,8 @@ class Change:
     hold_until: date | None = None
     hold_reason: str | None = None
     disclose: str | None = None  # an AGENCY_KINDS code, or "none" to tell the source nothing
+    attachment: str | None = None  # with material_class: the id of the attachment classified
+    material_class: str | None = None  # a MATERIAL_CLASSES code
 
     def empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))
@@ -139,6 +141,22 @@ def _hold(
     return until, reason
 
 
+def _classify(change: Change, current: Triage) -> tuple[str, ...]:
+    """The record's classes with ``change``'s attachment (re)classified; its place in the list is kept."""
+    if (change.attachment is None) != (change.material_class is None):
+        raise InputError("--attachment N and --class CLASS go together: which attachment, and what it is")
+    if change.attachment is None or change.material_class is None:
+        return current.classes
+    code = change.material_class.strip().lower()
+    if code not in MATERIAL_CLASSES:
+        raise InputError(f"--class {change.material_class!r} is not one of: {', '.join(MATERIAL_CLASSES)}")
+    entry = f"{change.attachment}={code}"
+    kept = [e for e in current.classes if e.partition("=")[0] != change.attachment]
+    if len(kept) == len(current.classes):
+        return (*current.classes, entry)
+    return tuple(entry if e.partition("=")[0] == change.attachment else e for e in current.classes)
+
+
 def apply_change(
     record: TriageRecord, change: Change, *, by: str, now: datetime, hold_limit: HoldLimit
 ) -> tuple[TriageRecord, Changes]:
@@ -167,7 +185,10 @@ def apply_change(
     hold_until, hold_reason = _hold(change, current, status, now.date(), hold_limit)
     if status == Status.REFERRED and not targets:
         raise InputError("--status referred needs the agency: add --target CODE")
-    new = Triage(category, priority, reason, regions, targets, notes, status, hold_until, hold_reason, disclose)
+    classes = _classify(change, current)
+    new = Triage(
+        category, priority, reason, regions, targets, notes, status, hold_until, hold_reason, disclose, classes
+    )
     changes = new.changes_from(current)
     if changes:
         record = record.changed(new, HistoryItem(iso(now), by, changes))

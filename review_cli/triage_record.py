@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypeAlias
 
 from crypto.documents import JSONObject, JSONValue
-from crypto.vocabulary import AgencyKind, HoldReason, Status
+from crypto.vocabulary import AgencyKind, HoldReason, MaterialClass, Status, codes
 
 from .records import Fields, RecordKind
 from .workspace import Keys, Workspace, short
@@ -43,6 +43,13 @@ class Triage:
     hold_until: str | None = None  # YYYY-MM-DD, only when on hold
     hold_reason: HoldReason | None = None  # only when on hold
     disclose: AgencyKind | None = None  # the agency kind the source may be told about, or None: nothing
+    # Each classified attachment as "<attachment id>=<MaterialClass code>", in the order first classified.
+    # Records written before classes existed have none (read as empty).
+    classes: tuple[str, ...] = ()
+
+    def class_of(self) -> dict[str, str]:
+        """Attachment id -> material class code."""
+        return dict(entry.split("=", 1) for entry in self.classes if "=" in entry)
 
     def values(self) -> dict[str, FieldValue]:
         """Field name -> value, in the record's order (the names are the record's members)."""
@@ -70,7 +77,17 @@ class Triage:
             hold_until=raw.optional_text("hold_until"),
             hold_reason=raw.optional_code("hold_reason", HoldReason),
             disclose=raw.optional_code("disclose", AgencyKind),
+            classes=_classes(raw),
         )
+
+
+def _classes(raw: Fields) -> tuple[str, ...]:
+    entries = raw.texts("classes")
+    for entry in entries:
+        attachment_id, _, code = entry.partition("=")
+        if not attachment_id or code not in codes(MaterialClass):
+            raise raw.error("classes holds something other than attachment=class")
+    return entries
 
 
 def _json(value: FieldValue) -> JSONValue:

@@ -187,7 +187,7 @@ def test_show_prints_the_thread_in_both_languages_and_attachments_extracts_follo
     assert "published on the status page" in english.stdout
     # Follow-up attachments are extracted and verified like the tip's own.
     out_dir = tmp_path / "keluar"
-    extracted = run("attachments", tip.id[:8], "--out", str(out_dir))
+    extracted = run("attachments", tip.id[:8], "--out", str(out_dir), "--all-originals")
     assert extracted.exit_code == 0, extracted.stderr
     photo = tip.entry["messages"][0]["attachments"][0]
     [written] = list(out_dir.iterdir())

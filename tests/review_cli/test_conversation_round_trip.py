@@ -47,7 +47,7 @@ def test_reply_reaches_the_source_through_the_server(
     assert shown.exit_code == 0, shown.stderr
     assert "Kapal berangkat lagi malam ini" in shown.stdout and "dermaga.jpg" in shown.stdout
     out_dir = tmp_path / "lampiran"
-    assert run("attachments", tip_id[:8], "--out", str(out_dir)).exit_code == 0
+    assert run("attachments", tip_id[:8], "--out", str(out_dir), "--all-originals").exit_code == 0
     assert [p.read_bytes() for p in out_dir.iterdir()] == [PHOTO]
 
     triaged = run("triage", tip_id[:8], "--status", "referred", "--target", "POLRI-PPA", "--disclose", "police")

@@ -120,9 +120,14 @@ def test_the_printed_commands_read_the_tip_with_tipbox_review(demo: Demo) -> Non
     assert re.fullmatch(r"[0-9a-f]{8}", tip_id)
     shown = _step(demo, directory, show.replace(" ID", f" {tip_id}"), typed).stdout
     assert "Anak-anak direkrut lewat lowongan palsu" in shown and "lowongan.pdf" in shown
+    # The printed command now writes the preview sheet (no original by default); with --all-originals the file.
     extracted = _step(demo, directory, attachments.replace(" ID ", f" {tip_id} "), typed).stdout
     assert "1 attachment verified" in extracted and "1 attachments" not in extracted
-    [written] = (Path(directory) / "files").iterdir()
+    [sheet] = (Path(directory) / "files").iterdir()
+    assert sheet.name == f"previews-{tip_id}.pdf" and sheet.read_bytes().startswith(b"%PDF-")
+    originals = attachments.replace(" ID ", f" {tip_id} ") + " --all-originals"
+    assert "1 attachment verified" in _step(demo, directory, originals, typed).stdout
+    [written] = (p for p in (Path(directory) / "files").iterdir() if p != sheet)
     assert written.read_bytes() == EVIDENCE  # unpadded and verified
 
 

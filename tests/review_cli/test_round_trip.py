@@ -116,8 +116,11 @@ def test_round_trip(app: Flask, run: Run, workspace: Path, tmp_path: Path, revie
         assert text in shown_nojs, text
 
     out = tmp_path / "lampiran"
-    assert run("attachments", browser["id"][:8], "--out", str(out)).exit_code == 0
-    assert run("attachments", nojs["id"][:8], "--out", str(out)).exit_code == 0
+    sheets = tmp_path / "pratinjau"
+    assert run("attachments", browser["id"][:8], "--out", str(sheets)).exit_code == 0  # the default: a sheet
+    assert sorted(p.name for p in sheets.iterdir()) == [f"previews-{browser['id'][:8]}.pdf"]
+    assert run("attachments", browser["id"][:8], "--out", str(out), "--all-originals").exit_code == 0
+    assert run("attachments", nojs["id"][:8], "--out", str(out), "--all-originals").exit_code == 0
     written = {p.name: p.read_bytes() for p in out.iterdir()}
     assert written == {
         f"tangkapan layar-{attachment_id[:8]}.jpg": PHOTO,

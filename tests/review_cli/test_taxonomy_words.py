@@ -18,6 +18,7 @@ TABLES = [
     (taxonomy.ONGOING, vocabulary.Ongoing),
     (taxonomy.AGE_BANDS, vocabulary.AgeBand),
     (taxonomy.HOW_KNOWN, vocabulary.HowKnown),
+    (taxonomy.MATERIAL_CLASSES, vocabulary.MaterialClass),
 ]
 
 

@@ -107,6 +107,7 @@ def test_triage_keeps_a_sealed_history(run: Run, tip, workspace: Path, reviewer:
         "hold_until": until,
         "hold_reason": "investigation",
         "disclose": None,
+        "classes": [],
     }
     by = key_fingerprint(reviewer.identity.signing_public_key)
     assert [h.by for h in record.history] == [by, by]
@@ -238,12 +239,18 @@ def test_referral_json_and_pdf(run: Run, tip, tmp_path: Path) -> None:
         "age_band": {"code": "13-17", "text": "13 to 17 years"},
         "nationality": "WNI",
     }
+    hashlib = __import__("hashlib")
     assert packet["evidence"] == [
         {
             "n": 1,
             "type": "image/png",
+            "kind": "unknown",  # "\x89PNG" alone is not a PNG signature: the content decides, not the type
             "size": len(EVIDENCE),
-            "sha256": __import__("hashlib").sha256(EVIDENCE).hexdigest(),
+            "sha256": hashlib.sha256(EVIDENCE).hexdigest(),
+            "sha1": hashlib.sha1(EVIDENCE).hexdigest(),
+            "md5": hashlib.md5(EVIDENCE).hexdigest(),
+            "pdq": None,
+            "classification": None,
         }
     ]
     assert packet["source_contact"] is None and packet["lpsk"]["consider"] is True
