@@ -10,7 +10,7 @@
   var CHUNK_RETRIES = 4;
   // Chunks on the wire at once while the next is sealed: enough to hide a Tor round trip
   // behind the upload, few enough to keep memory at a few MiB.
-  var WINDOW = 3;
+  var WINDOW = 2;
 
   /** A client for one page: every call carries the CSRF token; failures carry `status` and `fatal`. */
   function client(csrf, failedMessage) {
