@@ -51,6 +51,9 @@ EVENTS = frozenset(
         "channel.removed",
         "dispositions.imported",
         "uploads.abandoned",
+        # Notifications sent to a channel (counts only, FORMAT.md §9): not tip events, the replay skips them.
+        "notify.digest",
+        "notify.urgent",
     }
 )
 TIP_EVENTS = frozenset(e for e in EVENTS if e.startswith("tip."))
@@ -112,6 +115,37 @@ class Policy:
     max_hold_days: int = 365
     grace_hours: int = 48
 
+    def deadline(
+        self,
+        received: datetime,
+        *,
+        exported: datetime | None = None,
+        closed: datetime | None = None,
+        hold_until: datetime | None = None,
+        followup: datetime | None = None,
+    ) -> datetime:
+        """When a tip must be gone, before the grace window (FORMAT.md §9.2).
+
+        The one statement of the rule: the server's purge (tipbox/retention/purge.py) and the
+        verifier's replay both call it, each with what it knows of the tip (the database, or
+        the log's events). ``followup`` is the hour the source's latest follow-up arrived:
+        new information gets the time any new report gets to be collected and read,
+        ``unexported_days``, whatever the tip's state (closed included), so a follow-up sent
+        the day before a deadline is not deleted unread (GlobaLeaks #3591). A follow-up and
+        a hold only ever make the deadline later.
+        """
+        if closed is not None:
+            base = closed + timedelta(days=self.closed_days)
+        elif exported is not None:
+            base = received + timedelta(days=self.exported_days)
+        else:
+            base = received + timedelta(days=self.unexported_days)
+        if followup is not None:
+            base = max(base, followup + timedelta(days=self.unexported_days))
+        if hold_until is not None:
+            base = max(base, hold_until)
+        return base
+
     def as_document(self) -> dict[str, Any]:
         return {
             "type": POLICY_TYPE,
@@ -166,6 +200,7 @@ class TipLife:
     exported: datetime | None = None
     closed: datetime | None = None
     hold_until: datetime | None = None
+    followup: datetime | None = None  # the latest tip.followup: the source sent something new
     purged: datetime | None = None
     deadline: datetime | None = None
     state: str = "kept"
@@ -244,15 +279,13 @@ class _Replayer:
         self.policy = policy or Policy()
 
     def _deadline(self, life: TipLife) -> datetime:
-        if life.closed is not None:
-            base = life.closed + timedelta(days=self.policy.closed_days)
-        elif life.exported is not None:
-            base = life.received + timedelta(days=self.policy.exported_days)
-        else:
-            base = life.received + timedelta(days=self.policy.unexported_days)
-        if life.hold_until is not None:
-            base = max(base, life.hold_until)
-        return base
+        return self.policy.deadline(
+            life.received,
+            exported=life.exported,
+            closed=life.closed,
+            hold_until=life.hold_until,
+            followup=life.followup,
+        )
 
     def apply(self, entry: Mapping[str, Any], when: datetime) -> None:
         event, tip, data = entry["event"], entry["tip"], entry["data"]
@@ -290,6 +323,9 @@ class _Replayer:
             life.state = "purged"
         elif event == "tip.exported":
             life.exported = life.exported or when
+        elif event == "tip.followup":
+            # The latest one counts (the server takes the newest follow-up it holds); replies and notes never do.
+            life.followup = max(life.followup or when, when)
         elif event == "tip.forwarded":
             to = data.get("to")
             if isinstance(to, str) and to not in life.channels:

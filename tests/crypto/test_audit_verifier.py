@@ -100,7 +100,7 @@ def test_report_of_a_log_with_every_kind_of_violation() -> None:
     log.lines.append(json.dumps({"checkpoint": audit.make_checkpoint(10, "0" * 64, audit.hour(START), KEY)}))
     log.raw({"seq": 12, "prev": log.head, "time": audit.hour(START - 20 * DAY), "event": "tip.received", "tip": D,
              "data": {}})
-    log.event(START, "tip.followup", D)  # 13: seq follows on from 12; no deadline change
+    log.event(START, "tip.reply", D)  # 13: seq follows on from 12; a reply changes no deadline
     log.raw({"seq": 14, "prev": "f" * 64, "time": audit.hour(START), "event": "uploads.abandoned", "tip": None,
              "data": {"count": 1}})
     report = log.verify(trusted_keys=[PUB])
@@ -387,6 +387,119 @@ def test_conversation_events_do_not_end_a_hold() -> None:
     log.checkpoint(START + 2 * DAY)
     report = log.verify(trusted_keys=[PUB], policy=POLICY, at=START + 30 * DAY)
     assert report.ok and report.tips[A].state == "held"
+
+
+def test_a_followup_gives_the_tip_the_time_of_a_new_report() -> None:
+    """GlobaLeaks #3591: new information the day before the deadline must not be deleted unread.
+
+    Exported (deadline day 100); the source adds something on day 99 at 13:00, so the
+    tip may be kept until day 109 13:00 (99 + unexported_days), plus the grace.
+    """
+    log = _received()
+    log.event(START + DAY, "tip.exported", A)
+    followup = START + 99 * DAY + 13 * HOUR
+    log.event(followup, "tip.followup", A, id="e" * 32, size=1024, attachments=0, sealed_by="browser")
+    log.checkpoint(followup)
+    new_deadline = followup + 10 * DAY
+    report = log.verify(trusted_keys=[PUB], policy=POLICY, at=START + 101 * DAY + HOUR)  # past the old one + grace
+    assert report.ok and report.tips[A].deadline == new_deadline and report.tips[A].state == "kept"
+    assert report.tips[A].followup == followup
+    assert log.verify(trusted_keys=[PUB], policy=POLICY, at=new_deadline + 24 * HOUR).ok
+    assert _kinds(log.verify(trusted_keys=[PUB], policy=POLICY, at=new_deadline + 25 * HOUR)) == [("overdue", None, A)]
+    on_time = _received()
+    on_time.event(START + DAY, "tip.exported", A)
+    on_time.event(followup, "tip.followup", A)
+    on_time.event(new_deadline + 24 * HOUR, "tip.purged", A)
+    on_time.checkpoint(new_deadline + 24 * HOUR)
+    assert on_time.verify(trusted_keys=[PUB], policy=POLICY).ok
+    late = _received()
+    late.event(START + DAY, "tip.exported", A)
+    late.event(followup, "tip.followup", A)
+    late.event(new_deadline + 25 * HOUR, "tip.purged", A)
+    late.checkpoint(new_deadline + 25 * HOUR)
+    assert _kinds(late.verify(trusted_keys=[PUB], policy=POLICY)) == [("overdue", 3, A)]
+
+
+def test_a_followup_never_shortens_a_deadline() -> None:
+    """Early in an exported tip's life a follow-up's 10 days end long before day 100: day 100 stays."""
+    log = _received()
+    log.event(START + DAY, "tip.exported", A)
+    log.event(START + 5 * DAY, "tip.followup", A)
+    log.checkpoint(START + 5 * DAY)
+    assert log.verify(trusted_keys=[PUB], policy=POLICY).tips[A].deadline == START + 100 * DAY
+
+
+def test_a_followup_to_a_closed_tip_extends_it_too() -> None:
+    """Closed on day 20 (deadline day 25); new information on day 24 deserves a look: day 34."""
+    log = _received()
+    log.event(START + DAY, "tip.exported", A)
+    log.event(START + 20 * DAY, "tip.closed", A)
+    log.event(START + 24 * DAY, "tip.followup", A)
+    log.event(START + 30 * DAY, "tip.purged", A)  # after the closed deadline + grace, within the new one
+    log.checkpoint(START + 30 * DAY)
+    report = log.verify(trusted_keys=[PUB], policy=POLICY)
+    assert report.ok and report.tips[A].state == "purged"
+    kept = _received()
+    kept.event(START + 20 * DAY, "tip.closed", A)
+    kept.event(START + 24 * DAY, "tip.followup", A)
+    kept.checkpoint(START + 24 * DAY)
+    assert kept.verify(trusted_keys=[PUB], policy=POLICY).tips[A].deadline == START + 34 * DAY
+    assert not kept.verify(trusted_keys=[PUB], policy=POLICY, at=START + 35 * DAY + HOUR).ok
+
+
+def test_the_latest_followup_counts() -> None:
+    """Events are in chain order, not always in time order: the newest follow-up decides."""
+    log = _received()
+    log.event(START + 8 * DAY, "tip.followup", A)
+    log.event(START + 6 * DAY, "tip.followup", A)
+    log.checkpoint(START + 8 * DAY)
+    assert log.verify(trusted_keys=[PUB], policy=POLICY).tips[A].deadline == START + 18 * DAY
+
+
+@pytest.mark.parametrize("event", ["tip.reply", "tip.note", "tip.status", "tip.forwarded", "tip.resealed"])
+def test_reviewers_messages_and_other_events_do_not_extend(event: str) -> None:
+    """Only the source's follow-up is new information that must be seen: a reply or a note is the team's own."""
+    log = _received()
+    log.event(START + 9 * DAY, event, A)
+    log.checkpoint(START + 9 * DAY)
+    report = log.verify(trusted_keys=[PUB], policy=POLICY, at=START + 11 * DAY + HOUR)
+    assert report.tips[A].deadline == START + 10 * DAY
+    assert _kinds(report) == [("overdue", None, A)]
+
+
+def test_a_followup_beyond_a_hold_outlasts_it_and_a_longer_hold_wins() -> None:
+    log = _received()
+    log.event(START, "tip.held", A, until=audit.hour(START + 40 * DAY), reason="court")
+    log.event(START + 35 * DAY, "tip.followup", A)
+    log.checkpoint(START + 35 * DAY)
+    report = log.verify(trusted_keys=[PUB], policy=POLICY, at=START + 41 * DAY)
+    assert report.ok and report.tips[A].deadline == START + 45 * DAY and report.tips[A].state == "kept"
+    log.event(START + 36 * DAY, "tip.held", A, until=audit.hour(START + 60 * DAY), reason="court")
+    log.checkpoint(START + 36 * DAY)
+    report = log.verify(trusted_keys=[PUB], policy=POLICY, at=START + 50 * DAY)
+    assert report.ok and report.tips[A].deadline == START + 60 * DAY and report.tips[A].state == "held"
+
+
+def test_a_followup_after_the_purge_is_named() -> None:
+    log = _received()
+    log.event(START + 10 * DAY, "tip.purged", A)
+    log.event(START + 10 * DAY, "tip.followup", A)
+    log.checkpoint(START + 10 * DAY)
+    assert _kinds(log.verify(trusted_keys=[PUB], policy=POLICY)) == [("after_purge", 2, A)]
+
+
+def test_notification_events_are_accepted_and_touch_no_tip() -> None:
+    """notify.digest / notify.urgent (FORMAT.md §9): counts for a channel, no tip; the replay skips them."""
+    log = _received()
+    slot = audit.hour(START + 9 * HOUR)
+    log.event(START + 9 * HOUR, "notify.digest", None, channel="default", slot=slot, new=1, waiting=0, urgent=0,
+              purge_soon=0)
+    log.event(START + 9 * HOUR, "notify.urgent", None, channel="default", slot=slot, count=1)
+    log.checkpoint(START + 9 * HOUR)
+    report = log.verify(trusted_keys=[PUB], policy=POLICY)
+    assert report.ok and report.entries == 3 and report.counts() == {"kept": 1}
+    assert report.tips[A].deadline == START + 10 * DAY
+    assert {"notify.digest", "notify.urgent"} <= audit.EVENTS and not {"notify.digest", "notify.urgent"} & audit.TIP_EVENTS
 
 
 def test_the_policy_in_the_log_applies_from_where_it_changes() -> None:

@@ -98,9 +98,11 @@ def _found(fragments: Fragments, files: Iterable[Path]) -> dict[str, list[str]]:
 
 
 def _make_due(app: Flask, tip_id: str) -> None:
+    """Back-date the tip and its follow-up: a recent follow-up would keep it (docs/retention.md)."""
     with app.app_context(), db.transaction() as session:
-        session.execute(text("UPDATE tips SET received_at = :t WHERE id = :id"),
-                        {"t": clock.utcnow() - timedelta(days=40), "id": tip_id})
+        long_ago = {"t": clock.utcnow() - timedelta(days=40), "id": tip_id}
+        session.execute(text("UPDATE tips SET received_at = :t WHERE id = :id"), long_ago)
+        session.execute(text("UPDATE messages SET received_at = :t WHERE tip_id = :id"), long_ago)
 
 
 def _purge(app: Flask) -> None:

@@ -1,8 +1,10 @@
 """``tipbox purge``: delete every tip past its time, for real, one tip per transaction.
 
-A tip's deadline follows the same rules the auditor's verifier replays
-(crypto/audit.py, FORMAT.md §9.2), computed from what the server stores:
-received hour, first export, closing, and a signed hold. Tips go in small
+A tip's deadline is the rule the auditor's verifier replays, the same function
+(``crypto.audit.Policy.deadline``, FORMAT.md §9.2), fed with what the server
+stores: received hour, first export, closing, a signed hold, and the hour of
+the source's latest follow-up (which gives the tip at least another
+``unexported_days``, docs/retention.md). Tips go in small
 batches, each tip's rows deleted in the same transaction as its
 ``tip.purged`` audit event, so a purge killed at any moment leaves every tip
 either whole or gone (and logged), and the next run finishes the job. Concurrent purges skip rows another purge has
@@ -21,44 +23,74 @@ docs/retention.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import nacl.signing
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto import audit
+from crypto.vocabulary import MessageKind
 
 from .. import clock, storage
 from ..audit.log import chain_pending, ensure_policy_recorded, record
 from ..intake.service import cleanup_abandoned
-from ..models import TIP_READY, Tip
+from ..models import TIP_READY, Message, Tip
 
 BATCH = 200
 
+# When the source's latest follow-up to a tip arrived (hour-rounded, like its tip.followup event):
+# a correlated subquery, so selecting it beside a tip's columns reads every tip's in one statement
+# (messages.tip_id is indexed). Only received follow-ups count: not an unfinished upload, nor a
+# reviewer's reply or note. Add it to any select of tips whose deadline() is wanted.
+LAST_FOLLOWUP = (
+    select(func.max(Message.received_at))
+    .where(Message.tip_id == Tip.id, Message.kind == MessageKind.FOLLOWUP.value, Message.state == TIP_READY)
+    .correlate(Tip)
+    .scalar_subquery()
+    .label("last_followup")
+)
+# The columns that decide a deadline: what expired_ids reads, and what a caller listing deadlines needs.
+DEADLINE_COLUMNS = (Tip.id, Tip.received_at, Tip.exported_at, Tip.closed_at, Tip.hold_until, LAST_FOLLOWUP)
 
-def deadline(tip: Tip | Row, policy: audit.Policy) -> datetime:
-    """When ``tip`` must be gone (before the grace window)."""
+
+def last_followup(tip: Tip | Row[*tuple[Any, ...]]) -> datetime | None:
+    """The hour the source's latest follow-up to ``tip`` arrived, or None.
+
+    A row must have been selected with :data:`LAST_FOLLOWUP` (a row without it raises
+    AttributeError rather than quietly ignoring follow-ups); a loaded Tip is read from its
+    messages.
+    """
+    if isinstance(tip, Tip):
+        return max(
+            (
+                m.received_at
+                for m in tip.messages
+                if m.kind == MessageKind.FOLLOWUP and m.state == TIP_READY and m.received_at is not None
+            ),
+            default=None,
+        )
+    followup: datetime | None = tip.last_followup
+    return followup
+
+
+def deadline(tip: Tip | Row[*tuple[Any, ...]], policy: audit.Policy) -> datetime:
+    """When ``tip`` must be gone (before the grace window): the verifier's rule, on the stored columns."""
     assert tip.received_at is not None
-    if tip.closed_at is not None:
-        base = tip.closed_at + timedelta(days=policy.closed_days)
-    elif tip.exported_at is not None:
-        base = tip.received_at + timedelta(days=policy.exported_days)
-    else:
-        base = tip.received_at + timedelta(days=policy.unexported_days)
-    if tip.hold_until is not None:
-        base = max(base, tip.hold_until)
-    return base
+    return policy.deadline(
+        tip.received_at,
+        exported=tip.exported_at,
+        closed=tip.closed_at,
+        hold_until=tip.hold_until,
+        followup=last_followup(tip),
+    )
 
 
 def expired_ids(db: Session, policy: audit.Policy, now: datetime) -> list[str]:
     """Ids of ready tips whose deadline has passed (only the columns that decide it are read)."""
-    rows = db.execute(
-        select(Tip.id, Tip.received_at, Tip.exported_at, Tip.closed_at, Tip.hold_until).where(
-            Tip.state == TIP_READY, Tip.received_at <= now
-        )
-    ).all()
+    rows = db.execute(select(*DEADLINE_COLUMNS).where(Tip.state == TIP_READY, Tip.received_at <= now)).all()
     return sorted(row.id for row in rows if deadline(row, policy) <= now)
 
 
