@@ -26,7 +26,7 @@ import json
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from crypto.attachments import ContentDigest, open_attachment
 from crypto.bundle import BundleAttachment
@@ -36,6 +36,7 @@ from crypto.payload import AttachmentEntry
 from .errors import InputError, VerificationError
 from .hashes import FileHashes, Hasher
 from .kinds import HEAD, Kind, disagreement, sniff
+from .progress import CountingReader
 from .sandbox import MIB, Child, Limits
 from .tips import read_verified
 from .workspace import Keys, Workspace, short
@@ -48,7 +49,6 @@ BLUR_DIVISOR = 20  # Gaussian radius = longest side / this: shapes, no details
 PDF_PAGES = 3
 MAX_CHILDREN = 2  # decoders at work at once (each may use up to its RLIMIT_AS), bounded by the CPUs
 MAX_PIXELS = 50_000_000  # Pillow's bomb limit in the child (a 12 MP photo is well below)
-_REPORT_EVERY = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -129,19 +129,6 @@ class _Sink:
             self._decide()
 
 
-class _Counting:
-    def __init__(self, handle: BinaryIO, on_bytes: Callable[[int], None]) -> None:
-        self._handle, self._on_bytes, self._pending = handle, on_bytes, 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._pending += len(data)
-        if self._pending >= _REPORT_EVERY or not data:
-            self._on_bytes(self._pending)
-            self._pending = 0
-        return data
-
-
 def _details(answer: dict[str, Any]) -> str:
     if answer.get("format") == "PDF":
         return f"{answer.get('pages', '?')} pages"
@@ -216,7 +203,7 @@ def _feed(
     sink = _Sink(entry.size, sharp, limits or Limits(), decode)
     try:
         with source.open("rb") as handle:
-            open_attachment(_Counting(handle, on_bytes), sink, [keys.age], ContentDigest(entry.size, entry.sha256))  # type: ignore[arg-type]
+            open_attachment(CountingReader(handle, on_bytes), sink, [keys.age], ContentDigest(entry.size, entry.sha256))  # type: ignore[arg-type]
         sink.finish()
     except TipboxCryptoError as exc:
         if sink.child is not None:

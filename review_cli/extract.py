@@ -39,12 +39,12 @@ from crypto.payload import AttachmentEntry
 
 from .errors import InputError, StateConflict, VerificationError
 from .kinds import HEAD, sniff
+from .progress import REPORT_EVERY, CountingReader
 from .strip import Stripped, mat2_extension, mat2_path, strip_file
 from .tips import read_verified
 from .workspace import Keys, Workspace, commit_exclusive, short
 
 _BLOCK = 1024 * 1024
-_REPORT_EVERY = 1024 * 1024
 _EXT = re.compile(r"^\.[A-Za-z0-9]{1,10}\Z")
 _FORBIDDEN = set('<>:"/\\|?*')
 
@@ -81,21 +81,6 @@ class Extracted:
     note: str | None = None
 
 
-class _CountingReader:
-    def __init__(self, handle: BinaryIO, on_bytes: Callable[[int], None]) -> None:
-        self._handle = handle
-        self._on_bytes = on_bytes
-        self._pending = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._pending += len(data)
-        if self._pending >= _REPORT_EVERY or not data:
-            self._on_bytes(self._pending)
-            self._pending = 0
-        return data
-
-
 class _Batched:
     """Pass byte counts on to ``on_bytes`` at most about once per MiB (and at the end)."""
 
@@ -105,7 +90,7 @@ class _Batched:
 
     def __call__(self, n: int) -> None:
         self._pending += n
-        if self._pending >= _REPORT_EVERY:
+        if self._pending >= REPORT_EVERY:
             self.flush()
 
     def flush(self) -> None:
@@ -134,7 +119,7 @@ def decrypt_to(
     fd = os.open(dst_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb", buffering=_BLOCK) as handle:
-            open_attachment(_CountingReader(src, on_bytes), handle, [keys.age], expected)  # type: ignore[arg-type]
+            open_attachment(CountingReader(src, on_bytes), handle, [keys.age], expected)  # type: ignore[arg-type]
     except BaseException:
         dst_path.unlink(missing_ok=True)
         raise

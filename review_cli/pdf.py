@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from .referral import MARKING, Packet, t
 
@@ -42,6 +43,36 @@ def find_font(env: Mapping[str, str] | None = None) -> tuple[Path, Path | None] 
     return None
 
 
+def use_fonts(pdf: Any, chosen: tuple[Path, Path | None] | None) -> tuple[str, Callable[[object], str], bool]:
+    """Register the Unicode font (if one was found) on an fpdf2 document.
+
+    Returns the font family, the filter every text goes through (characters the
+    font lacks become "?"; without a Unicode font, text is folded to Latin-1),
+    and whether the document is degraded to that fallback.
+    """
+    from fpdf.fonts import TTFFont
+
+    if chosen is not None:
+        family = "TipboxSans"
+        pdf.add_font(family, "", str(chosen[0]))
+        pdf.add_font(family, "B", str(chosen[1] or chosen[0]))
+        ttf = pdf.fonts[family.lower()]
+        assert isinstance(ttf, TTFFont)  # add_font registered a TrueType font under that name
+        cmap = ttf.cmap
+
+        def covered(value: object) -> str:
+            return "".join(ch if ch == "\n" or ord(ch) in cmap else "?" for ch in str(value))
+
+        return family, covered, False
+
+    def latin(value: object) -> str:
+        decomposed = unicodedata.normalize("NFKD", str(value))
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return folded.encode("latin-1", "replace").decode("latin-1")
+
+    return "Helvetica", latin, True
+
+
 def render_pdf(
     packet: Packet,
     *,
@@ -50,7 +81,6 @@ def render_pdf(
     use_system_font: bool = True,
 ) -> bytes:
     from fpdf import FPDF
-    from fpdf.fonts import TTFFont
 
     lang = packet["lang"]
     chosen = font if font is not None else (find_font() if use_system_font else None)
@@ -77,27 +107,7 @@ def render_pdf(
     pdf.set_producer("tipbox-review")
     pdf.set_margins(18, 15, 18)
     pdf.set_auto_page_break(True, margin=18)
-    if chosen is not None:
-        family = "TipboxSans"
-        pdf.add_font(family, "", str(chosen[0]))
-        pdf.add_font(family, "B", str(chosen[1] or chosen[0]))
-        ttf = pdf.fonts[family.lower()]
-        assert isinstance(ttf, TTFFont)  # add_font registered a TrueType font under that name
-        cmap = ttf.cmap
-
-        def text(value: object) -> str:
-            return "".join(ch if ch in "\n" or ord(ch) in cmap else "?" for ch in str(value))
-
-        degraded = False
-    else:
-        family = "Helvetica"
-
-        def text(value: object) -> str:
-            decomposed = unicodedata.normalize("NFKD", str(value))
-            latin = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-            return latin.encode("latin-1", "replace").decode("latin-1")
-
-        degraded = True
+    family, text, degraded = use_fonts(pdf, chosen)
 
     width = pdf.epw
 

@@ -17,13 +17,12 @@ material as the work needs, and never by accident.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .evidence import Evidence, Preview
-from .pdf import find_font
+from .pdf import find_font, use_fonts
 from .referral import MARKING, clean
 from .taxonomy import MATERIAL_CLASSES
 from .workspace import iso
@@ -86,7 +85,6 @@ def render_sheet(
 ) -> bytes:
     """The sheet as PDF bytes. ``classes`` maps attachment id to a material class code."""
     from fpdf import FPDF
-    from fpdf.fonts import TTFFont
 
     chosen = find_font()
     pdf = FPDF(format="A4")
@@ -95,23 +93,7 @@ def render_sheet(
     pdf.set_producer("tipbox-review")
     pdf.set_margins(15, 12, 15)
     pdf.set_auto_page_break(True, margin=15)
-    if chosen is not None:
-        family = "TipboxSans"
-        pdf.add_font(family, "", str(chosen[0]))
-        pdf.add_font(family, "B", str(chosen[1] or chosen[0]))
-        ttf = pdf.fonts[family.lower()]
-        assert isinstance(ttf, TTFFont)
-        cmap = ttf.cmap
-
-        def text(value: object) -> str:
-            return "".join(ch if ch == "\n" or ord(ch) in cmap else "?" for ch in str(value))
-    else:
-        family = "Helvetica"
-
-        def text(value: object) -> str:
-            decomposed = unicodedata.normalize("NFKD", str(value))
-            latin = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-            return latin.encode("latin-1", "replace").decode("latin-1")
+    family, text, _degraded = use_fonts(pdf, chosen)
 
     width = pdf.epw
 
