@@ -4,6 +4,7 @@
     python bench/load.py --small 40 --attachments 10 --clients 4    # smoke run
     python bench/load.py --slow-clients 64        # instead: through docs/deploy/'s nginx, with/without slow clients
     python bench/load.py --channels 10 --channel-reviewers 3   # instead: 1 channel against 10, tips routed per tip
+    python bench/load.py --notify --small 200 --rounds 3   # instead: with and without a notifier stuck on a dead target
 
 Concurrent browser-like clients submit tips that were sealed beforehand with
 crypto/ (exactly what the browser sealer produces: a Padmé-padded age payload
@@ -215,6 +216,7 @@ class SealedTip:
     # the fingerprint of the recipients it was sealed to. Empty: it names nothing (the server routes it).
     channels: tuple[str, ...] = ()
     fingerprint: str | None = None
+    urgent: bool = False  # the source ticked "alert the team now" (--notify)
 
     @property
     def payload_sha256(self) -> str:
@@ -413,8 +415,9 @@ def submit(client: Client, tip: SealedTip, fingerprint: str, chunk_bytes: int, r
     started = time.perf_counter()
     deadline = time.monotonic() + patience
     try:
-        if tip.channels:  # as form.js: the readers it routed to, never the answers
-            named = json.dumps({"channels": list(tip.channels)}).encode()
+        if tip.channels or tip.urgent:  # as form.js: the readers it routed to, never the answers
+            said: dict[str, object] = {"channels": list(tip.channels)} if tip.channels else {}
+            named = json.dumps({**said, **({"urgent": True} if tip.urgent else {})}).encode()
             opened = _attempt(outcome, client, lambda: client.api("POST", "/api/v1/submissions", named,
                                                                   "application/json"), retries, delay, deadline)
         else:
@@ -958,6 +961,13 @@ def seal_routed_tips(directory: Directory, count: int, rng, attachments: int = 0
     return [next(sealed[r]) for r in routes], {r: len(g) for r, g in grouped.items()}
 
 
+def _server_env(database_url: str, args: argparse.Namespace) -> dict[str, str]:
+    """A benchmarked tipbox's settings: this database, Redis for rate limits raised out of the way, small pieces."""
+    return {"TIPBOX_DATABASE_URL": database_url, "TIPBOX_RATELIMIT_STORAGE": args.redis_url,
+            "TIPBOX_WORKERS": str(args.workers), "TIPBOX_UPLOAD_CHUNK_BYTES": str(64 * KIB),
+            "TIPBOX_LOG_LEVEL": "warning", **HIGH_LIMITS}
+
+
 def channel_benchmark(args: argparse.Namespace) -> int:
     """--channels N: the normal intake load against one channel and against N channels, in one invocation.
 
@@ -991,10 +1001,7 @@ def channel_benchmark(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         for key in ("single", "channels"):
-            env = {"TIPBOX_DATABASE_URL": urls[key], "TIPBOX_RATELIMIT_STORAGE": args.redis_url,
-                   "TIPBOX_WORKERS": str(args.workers), "TIPBOX_UPLOAD_CHUNK_BYTES": str(64 * KIB),
-                   "TIPBOX_LOG_LEVEL": "warning", **HIGH_LIMITS}
-            servers[key] = server = TipboxServer.create(work / key / "var", **env)
+            servers[key] = server = TipboxServer.create(work / key / "var", **_server_env(urls[key], args))
             add_channels(server, counts[key], args.channel_reviewers)
             server.start()
         print(f"set up both servers in {time.perf_counter() - started:.0f} s", flush=True)
@@ -1079,6 +1086,96 @@ def channel_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+class Blackhole:
+    """A notification target that is down the worst way: it accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[object] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # kept open, never read from or written to
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def notify_benchmark(args: argparse.Namespace) -> int:
+    """--notify: intake while `tipbox notify watch` keeps failing against a dead target, and without it.
+
+    Every tip asks for an urgent alert, so every notify pass tries the dead
+    target (a socket that accepts and never answers) for each channel; the
+    notifier is its own process (docs/notifications.md), so intake should not
+    notice. ``--rounds`` rounds, each a run with the notifier and one without,
+    the order alternating; prints tips/s of each and the ratio with / without.
+    """
+    import dataclasses
+    import shutil
+
+    database_url = args.database_url or fresh_postgres_database(DEFAULT_PG, "tipbox_bench")
+    work = Path(tempfile.mkdtemp(prefix="tipbox-notify-"))
+    server = TipboxServer.create(work / "var", **_server_env(database_url, args))
+    dead = Blackhole()
+    runs: dict[bool, list[Run]] = {False: [], True: []}
+    passes = 0
+    try:
+        server.start()
+        recipients, fingerprint, chunk = server_keys(server.url)
+        print(f"sealing {args.small * args.rounds * 2} urgent small tips (before the clock) ...", flush=True)
+        tips = [dataclasses.replace(t, urgent=True) for t in seal_tips(recipients, args.small * args.rounds * 2)]
+        run_load(server.url, tips[: args.clients], args.clients, fingerprint, chunk)  # warm up
+        batches = iter(tips[i:i + args.small] for i in range(0, len(tips), args.small))
+        notify_env = {**server.env, "TIPBOX_NOTIFY_URLS": f"json://127.0.0.1:{dead.port}/hook?cto=2&rto=2"}
+        for n in range(args.rounds):
+            for notifying in (False, True) if n % 2 == 0 else (True, False):
+                watcher = None
+                if notifying:
+                    watcher = subprocess.Popen([str(BIN / "tipbox"), "notify", "watch", "--interval", "10"],
+                                               env=notify_env, cwd=ROOT, stdout=subprocess.PIPE,
+                                               stderr=subprocess.STDOUT, text=True)
+                    time.sleep(1.0)  # its first pass is under way (stuck on the dead target)
+                runs[notifying].append(run_load(server.url, next(batches), args.clients, fingerprint, chunk))
+                if watcher is not None:
+                    watcher.terminate()
+                    output, _ = watcher.communicate(timeout=30)
+                    passes += output.count("not delivered")
+    finally:
+        server.stop()
+        dead.close()
+    rate = {key: sum(len(r.acknowledged) for r in value) / sum(r.seconds for r in value) for key, value in runs.items()}
+    print()
+    print(f"gunicorn {args.workers} workers, {args.clients} clients, {args.rounds} rounds of {args.small} urgent tips "
+          f"with and without `tipbox notify watch` failing against a dead target")
+    for notifying in (False, True):
+        label = "notifier on, target dead" if notifying else "notifier off"
+        print(f"  {label:26} {rate[notifying]:8.1f} tips/s  (run by run: "
+              + ", ".join(f"{r.rate:.1f}" for r in runs[notifying]) + ")")
+    print(f"  with / without: {rate[True] / rate[False]:.2f}x; the dead target took {len(dead.accepted)} connections; "
+          f"{passes} failed deliveries reported")
+    outcomes = [o for value in runs.values() for r in value for o in r.outcomes]
+    check = check_database(database_url, outcomes)
+    errors = sum(r.server_errors for value in runs.values() for r in value)
+    ok = check.acknowledged_found == check.acknowledged == len(outcomes) and not errors and not check.problems
+    print(f"acknowledged {check.acknowledged}/{len(outcomes)}, found {check.acknowledged_found}, 5xx {errors}: "
+          + ("PASS" if ok else "FAIL"))
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)
+        if not args.database_url:
+            drop_postgres_database(DEFAULT_PG, "tipbox_bench")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=None,
@@ -1104,6 +1201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel-reviewers", type=int, default=3, metavar="R",
                         help="with --channels: reviewers per channel, on both servers (default 3)")
     parser.add_argument("--seed", type=int, default=14, help="with --channels: seed of the tips' random answers")
+    parser.add_argument("--notify", action="store_true",
+                        help="instead: urgent tips with and without `tipbox notify watch` failing against a dead "
+                             "target (--small tips per run, --rounds rounds)")
     args = parser.parse_args(argv)
     channels_mode = args.channels > 0
     if args.small is None:
@@ -1114,6 +1214,8 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds = 6 if channels_mode and not args.slow_clients else 2
     if args.slow_clients:
         return slow_client_benchmark(args)
+    if args.notify:
+        return notify_benchmark(args)
     if channels_mode:
         if args.channels < 2 or args.channel_reviewers < 1:
             parser.error("--channels needs at least 2 channels and --channel-reviewers at least 1")
@@ -1121,10 +1223,7 @@ def main(argv: list[str] | None = None) -> int:
 
     database_url = args.database_url or fresh_postgres_database(DEFAULT_PG, "tipbox_bench")
     work = Path(tempfile.mkdtemp(prefix="tipbox-load-"))
-    env = {"TIPBOX_DATABASE_URL": database_url, "TIPBOX_RATELIMIT_STORAGE": args.redis_url,
-           "TIPBOX_WORKERS": str(args.workers), "TIPBOX_UPLOAD_CHUNK_BYTES": str(64 * KIB),
-           "TIPBOX_LOG_LEVEL": "warning", **HIGH_LIMITS}
-    server = TipboxServer.create(work / "var", **env)
+    server = TipboxServer.create(work / "var", **_server_env(database_url, args))
     sys.path.insert(0, str(ROOT / "bench"))
     from baseline_app import create_schema
 

@@ -123,6 +123,8 @@ class BundleTip:
     channels: tuple[str, ...] | None = None
     # Who a reply to it is sealed to, with the source: every reviewer of every holding channel.
     reviewers: tuple[str, ...] | None = None
+    # The source ticked "alert the team now" (the only thing about a tip the server is told on purpose).
+    urgent: bool = False
 
     @property
     def lead(self) -> str | None:
@@ -149,6 +151,8 @@ class BundleTip:
             document["channels"] = list(self.channels)
         if self.reviewers is not None:
             document["reviewers"] = list(self.reviewers)
+        if self.urgent:
+            document["urgent"] = True
         return document
 
 
@@ -289,7 +293,14 @@ def parse_tip(raw: object) -> BundleTip:
         tuple(_message(message, tip_id) for message in messages),
         _channel_ids(raw.get("channels")),
         _recipients(raw.get("reviewers"), "tip reviewers") if "reviewers" in raw else None,
+        _urgent(raw.get("urgent", False)),
     )
+
+
+def _urgent(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise MalformedDocument("tip urgent must be true or false")
+    return raw
 
 
 def _channel_ids(raw: object) -> tuple[str, ...] | None:

@@ -280,6 +280,8 @@ def tips_json(rows: Sequence[Row]) -> None:
 SHOW = {
     "received": ("Diterima (UTC, dibulatkan ke jam)", "Received (UTC, rounded to the hour)"),
     "sealed_by": ("Dienkripsi oleh", "Encrypted by"),
+    "urgent": ("MENDESAK", "URGENT"),
+    "urgent_yes": ("pelapor meminta tim segera diberi tahu", "the source asked to alert the team at once"),
     "lang": ("Bahasa pelapor", "Source's language"),
     "danger": ("BAHAYA", "DANGER"),
     "category": ("Kategori (pilihan pelapor)", "Category (source's choice)"),
@@ -405,6 +407,8 @@ def tip_detail(
     channels = meta.entry.channels
     if channels:
         facts.add_row(_s("channels", lang), T(_show_channels(channels, directory, lang)))
+    if meta.entry.urgent:
+        facts.add_row(_s("urgent", lang), Text(_s("urgent_yes", lang), style="bold red"))
     console.print(facts)
     if channels and not leads(directory, channels):
         lead = channel_label(channels[0], directory, lang)

@@ -76,6 +76,30 @@ RATELIMIT_VARIABLES = {
 }
 
 
+@dataclass(frozen=True)
+class Notify:
+    """When and how teams are told that reports wait (tipbox/notify/, docs/notifications.md).
+
+    Only the schedule lives here. The targets (apprise URLs, which hold
+    credentials) are read from ``targets_file`` or ``TIPBOX_NOTIFY_URLS`` by
+    ``tipbox notify`` alone, never by the web process, and never stored.
+    """
+
+    targets_file: Path | None = None
+    # TIPBOX_NOTIFY_URLS: targets of every channel the file does not name (credentials: never in a repr)
+    urls: tuple[str, ...] = field(default=(), repr=False)
+    times: tuple[int, ...] = (8, 16)  # local hours of the digests
+    timezone: str = "Asia/Jakarta"  # WIB
+    waiting_hours: int = 24  # "M waiting more than X hours": not exported by the channel after X hours
+    purge_warning_days: int = 7  # "P purged within Y days without a decision"
+    send_empty: bool = True  # a digest at every slot, also when nothing arrived (hides whether anything did)
+    language: str = "id"
+
+    @property
+    def enabled(self) -> bool:
+        return self.targets_file is not None or bool(self.urls)
+
+
 # Works over Tor without a captcha, tracks no one, and is an ordinary thing to have open.
 DEFAULT_QUICK_EXIT_URL = "https://id.wikipedia.org/"
 
@@ -101,6 +125,7 @@ class Config:
     quick_exit_url: str = DEFAULT_QUICK_EXIT_URL
     limits: Limits = field(default_factory=Limits)
     retention: Policy = field(default_factory=Policy)
+    notify: Notify = field(default_factory=Notify)
     testing: bool = False
 
     @property
@@ -281,6 +306,49 @@ def _retention(env: Mapping[str, str]) -> Policy:
     return policy
 
 
+def _notify_times(env: Mapping[str, str]) -> tuple[int, ...]:
+    """``TIPBOX_NOTIFY_TIMES``: whole local hours ("08:00,16:00"). Whole hours because every time
+    tipbox keeps of a tip is rounded to the hour: a digest at 08:30 could not say what came since 08:00."""
+    raw = (env.get("TIPBOX_NOTIFY_TIMES") or "").strip()
+    if not raw:
+        return Notify().times
+    hours = []
+    for part in raw.split(","):
+        match = re.fullmatch(r"\s*([01]?\d|2[0-3]):00\s*", part)
+        if match is None:
+            raise ConfigError('TIPBOX_NOTIFY_TIMES must be whole hours such as "08:00,16:00"')
+        hours.append(int(match.group(1)))
+    if len(set(hours)) != len(hours):
+        raise ConfigError("TIPBOX_NOTIFY_TIMES must not repeat a time")
+    return tuple(sorted(hours))
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = (env.get("TIPBOX_NOTIFY_TIMEZONE") or "").strip() or Notify().timezone
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError('TIPBOX_NOTIFY_TIMEZONE must be a time zone name such as "Asia/Jakarta"') from None
+    return value
+
+
+def _notify(env: Mapping[str, str]) -> Notify:
+    base = Notify()
+    targets = (env.get("TIPBOX_NOTIFY_TARGETS_FILE") or "").strip()
+    return Notify(
+        targets_file=Path(targets).expanduser().resolve() if targets else None,
+        urls=tuple((env.get("TIPBOX_NOTIFY_URLS") or "").split()),
+        times=_notify_times(env),
+        timezone=_timezone(env),
+        waiting_hours=_int(env, "TIPBOX_NOTIFY_WAITING_HOURS", base.waiting_hours),
+        purge_warning_days=_int(env, "TIPBOX_NOTIFY_PURGE_DAYS", base.purge_warning_days),
+        send_empty=_bool(env, "TIPBOX_NOTIFY_EMPTY", base.send_empty),
+        language=_choice(env, "TIPBOX_NOTIFY_LANGUAGE", base.language, ("id", "en")),
+    )
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Build the configuration from ``env``; raise :class:`ConfigError` on any bad value."""
     var_dir = _path(env, "TIPBOX_VAR_DIR", Path("var").resolve())
@@ -299,5 +367,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         quick_exit_url=_quick_exit_url(env),
         limits=_limits(env),
         retention=_retention(env),
+        notify=_notify(env),
         testing=env.get("TIPBOX_TESTING") == "1",
     )

@@ -119,6 +119,7 @@ def export_bundle(
                 "channels": list(tip.channel_ids),
                 # A reply is sealed to the source and exactly these: every reviewer of every channel holding it.
                 "reviewers": list(readers.tip_keys(db, tip).recipients),
+                **({"urgent": True} if tip.urgent else {}),
             }
         )
     directory = readers.directory(db)

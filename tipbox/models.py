@@ -158,6 +158,10 @@ class Tip(Base):
     # adding one to `tips` needs SQLite's copy-and-move batch migration, whose DROP
     # TABLE cascades (foreign_keys=ON) and would delete every attachment row.
     disposition_id: Mapped[str | None] = mapped_column(String(32))
+    # The source ticked "alert the team now": the one thing about a report the server is told
+    # on purpose (tipbox/notify/). urgent_alerted: the lead channel was alerted (once).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    urgent_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="tip", cascade="all, delete-orphan", order_by="Attachment.position"
@@ -269,3 +273,14 @@ class DispositionImport(Base):
     entry_count: Mapped[int] = mapped_column(Integer)
     applied_count: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class NotificationSlot(Base):
+    """A channel's scheduled digest for one slot (tipbox/notify/): tried, and sent once."""
+
+    __tablename__ = "notification_slots"
+
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # the slot's instant, naive UTC, on the hour
+    sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -157,3 +157,17 @@ def test_not_a_tar(tmp_path: Path) -> None:
     path.write_bytes(b"\x00garbage" * 100)
     with pytest.raises(errors.BundleInvalid):
         bundle.verify_bundle(path, None)
+
+
+def test_the_urgent_flag_is_read_strictly_and_kept_only_when_set() -> None:
+    """FORMAT.md §8: ``"urgent": true`` only when the source asked to alert the team; absent means false."""
+    base = {"id": TIP_A, "received": "2026-11-23T11:00:00Z", "sealed_by": "browser",
+            "payload": _entry(bundle.payload_path(TIP_A), b"x"), "attachments": []}
+    assert bundle.parse_tip(base).urgent is False
+    assert "urgent" not in bundle.parse_tip(base).as_document()  # old readers and stored copies unchanged
+    flagged = bundle.parse_tip({**base, "urgent": True})
+    assert flagged.urgent is True and flagged.as_document()["urgent"] is True
+    assert bundle.parse_tip(flagged.as_document()).urgent is True
+    for bad in ("yes", 1, None):
+        with pytest.raises(errors.MalformedDocument, match="urgent"):
+            bundle.parse_tip({**base, "urgent": bad})

@@ -45,6 +45,7 @@ from . import demo
 from .channels_cli import channels_group
 from .dispositions_cli import dispositions_group
 from .migrate import upgrade_database
+from .notify_cli import COMMANDS as NOTIFY_COMMANDS
 from .retention_cli import COMMANDS as RETENTION_COMMANDS
 from .words import counted
 
@@ -264,6 +265,7 @@ ADMIN_COMMANDS: tuple[click.Command, ...] = (
     dispositions_group,
     channels_group,
     *RETENTION_COMMANDS,
+    *NOTIFY_COMMANDS,
 )
 
 

@@ -96,10 +96,19 @@ def keys():
 
 def open_upload():
     """Open a tip's upload. The body (optional) names the channels the page routed to, never the answers."""
-    channels = json_body(4096).get("channels") if request.content_length else None
+    body = json_body(4096) if request.content_length else {}
     with db.transaction() as session:
-        upload = start_upload(session, context.limits(), browser_route(session, channels))
+        upload = start_upload(session, context.limits(), browser_route(session, body.get("channels")),
+                              urgent=_urgent(body))
     return upload_limits(upload)
+
+
+def _urgent(body: dict) -> bool:
+    """``urgent``: the source ticked "alert the team now" (absent means no)."""
+    value = body.get("urgent", False)
+    if not isinstance(value, bool):
+        raise IntakeError("bad_request")
+    return value
 
 
 def open_sealed_upload():
@@ -112,7 +121,7 @@ def open_sealed_upload():
     source = SourceKeys.checked(body.get("source_recipient"), body.get("lookup"))
     with db.transaction() as session:
         opened = open_sealed(session, context.limits(), context.secret(), body.get("channels"),
-                             recipients, sealed, attachments, source)
+                             recipients, sealed, attachments, source, urgent=_urgent(body))
     return upload_limits(opened.upload, received=opened.received)
 
 

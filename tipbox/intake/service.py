@@ -132,8 +132,12 @@ def _expiry(limits: Limits) -> datetime:
     return clock.hour(clock.utcnow()) + timedelta(hours=limits.abandoned_upload_hours + 1)
 
 
-def start_upload(db: Session, limits: Limits, channel_ids: Sequence[str] | None = None) -> Upload:
-    """Open a browser-sealed tip's upload for the channels it was routed to (checked by :func:`browser_route`)."""
+def start_upload(
+    db: Session, limits: Limits, channel_ids: Sequence[str] | None = None, *, urgent: bool = False
+) -> Upload:
+    """Open a browser-sealed tip's upload for the channels it was routed to (checked by :func:`browser_route`).
+
+    ``urgent``: the source asked to alert the team now (tipbox/notify/); nothing else about the tip is told."""
     keys = _keys(db, channel_ids if channel_ids is not None else routed(db, None, None, None))
     # Opportunistic: abandoned uploads go even if nobody runs `tipbox cleanup-uploads`.
     cleanup_abandoned(db)
@@ -145,6 +149,7 @@ def start_upload(db: Session, limits: Limits, channel_ids: Sequence[str] | None 
         upload_token_hash=_token_hash(token),
         upload_expires_at=_expiry(limits),
         key_fingerprint=keys.fingerprint,
+        urgent=urgent,
     )
     readers.hold(tip, keys.channel_ids)
     db.add(tip)
@@ -168,6 +173,8 @@ def open_sealed(
     sealed_payload: bytes,
     attachment_ids: Sequence[str],
     source: SourceKeys,
+    *,
+    urgent: bool = False,
 ) -> Opened:
     """Open a browser-sealed tip with its sealed payload in the first request (FORMAT.md §4.1).
 
@@ -197,7 +204,7 @@ def open_sealed(
     if sorted(set(recipients)) != sorted(keys.recipients):
         raise IntakeError("keys_changed", 409)
     check_sealed(sealed_payload, len(sealed_payload), keys.count)
-    upload = start_upload(db, limits, keys.channel_ids)
+    upload = start_upload(db, limits, keys.channel_ids, urgent=urgent)
     tip = db.get(Tip, upload.tip_id)
     assert tip is not None
     _store_payload(tip, sealed_payload)
@@ -676,6 +683,8 @@ def submit_server_sealed(
     answers: dict,
     lang: str,
     files: Sequence[PlainAttachment],
+    *,
+    urgent: bool = False,
 ) -> Receipt:
     """The no-JS path: route and seal answers and files in memory, store only ciphertext.
 
@@ -693,6 +702,7 @@ def submit_server_sealed(
         state=TIP_UPLOADING,
         sealed_by="server",
         key_fingerprint=keys.fingerprint,
+        urgent=urgent,
     )
     readers.hold(tip, keys.channel_ids)
     db.add(tip)

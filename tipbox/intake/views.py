@@ -109,7 +109,8 @@ def submit():
     files = posted_files()
     lang = str(get_locale() or "id")
     with db.transaction() as session:
-        receipt = submit_server_sealed(session, context.limits(), context.secret(), answers, lang, files)
+        receipt = submit_server_sealed(session, context.limits(), context.secret(), answers, lang, files,
+                                       urgent=request.form.get("urgent") == "1")
     readable_by = readers.names(db.session(), receipt.channels, lang)
     return render_template("intake/receipt.html", receipt=receipt.code, sealed_by="server", readable_by=readable_by)
 

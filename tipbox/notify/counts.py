@@ -9,20 +9,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto import audit
+from crypto.vocabulary import MessageKind
 
-from ..models import TIP_READY, Tip, TipChannel
+from ..models import TIP_READY, Message, Tip, TipChannel
 from ..retention.purge import DEADLINE_COLUMNS, deadline
 
 
 @dataclass(frozen=True)
 class Counts:
     new: int  # received since the previous slot
+    followups: int  # follow-ups from sources to the channel's tips since the previous slot (new information)
     waiting: int  # not exported by this channel, received more than ``waiting_hours`` before the slot
     urgent: int  # the source asked to alert the team, and this channel has not exported it yet
     purge_soon: int  # no decision yet (no status, hold or closing) and purged within ``purge_days``
 
     def as_event(self) -> dict[str, int]:
-        return {"new": self.new, "waiting": self.waiting, "urgent": self.urgent, "purge_soon": self.purge_soon}
+        return {"new": self.new, "followups": self.followups, "waiting": self.waiting, "urgent": self.urgent,
+                "purge_soon": self.purge_soon}
 
     @property
     def empty(self) -> bool:
@@ -51,8 +54,15 @@ def channel_counts(
                Tip.review_status == "new", Tip.hold_until.is_(None), Tip.closed_at.is_(None))
     ).all()
     horizon = until + timedelta(days=purge_days)
+    followups = db.scalar(
+        select(func.count(Message.id))
+        .join(TipChannel, TipChannel.tip_id == Message.tip_id)
+        .where(TipChannel.channel_id == channel_id, Message.kind == MessageKind.FOLLOWUP.value,
+               Message.state == TIP_READY, Message.received_at >= since, Message.received_at < until)
+    )
     return Counts(
         new=count(Tip.received_at >= since),
+        followups=int(followups or 0),
         waiting=count(TipChannel.exported_at.is_(None), Tip.received_at <= until - timedelta(hours=waiting_hours)),
         urgent=count(Tip.urgent.is_(True), TipChannel.exported_at.is_(None)),
         purge_soon=sum(1 for tip in undecided if deadline(tip, policy) <= horizon),

@@ -25,6 +25,7 @@ def digest(channel_name: str, counts: Counts, *, waiting_hours: int, purge_days:
     with force_locale(language):
         lines = [
             gettext("New reports since the last notice: %(num)d", num=counts.new),
+            gettext("Follow-ups from sources since the last notice: %(num)d", num=counts.followups),
             gettext("Waiting for export for more than %(hours)d hours: %(num)d", hours=waiting_hours,
                     num=counts.waiting),
             gettext("Urgent, not exported yet: %(num)d", num=counts.urgent),

@@ -46,6 +46,7 @@
   var Sealer = window.TipboxSealer;
   var Upload = window.TipboxUpload;
   var category = document.getElementById("category");
+  var urgentBox = document.getElementById("urgent");
   var readersLine = document.getElementById("readers");
 
   // Who can read the report, routed here exactly as the server would (crypto/routing.py, FORMAT.md §14)
@@ -127,7 +128,9 @@
       var name = el.getAttribute("data-field");
       var kind = el.getAttribute("data-kind");
       if (kind === "multi") {
-        answers[name] = Array.prototype.map.call(el.querySelectorAll("input:checked"), function (i) { return i.value; });
+        // Only this field's own boxes: "alert the team now" sits beside the danger boxes but is no answer.
+        answers[name] = Array.prototype.map.call(el.querySelectorAll("input[name='" + name + "']:checked"),
+                                                 function (i) { return i.value; });
       } else if (kind === "choice" && el.tagName === "FIELDSET") {
         var picked = el.querySelector("input:checked");
         answers[name] = picked ? picked.value : null;
@@ -195,7 +198,9 @@
       var manifest = parts[2];
       var body = { channels: readers.map(function (c) { return c.id; }), recipients: recipients,
                    payload: Upload.toBase64(parts[0]), attachments: manifest.map(function (m) { return m.id; }),
-                   source_recipient: parts[1].recipient, lookup: parts[1].lookup };
+                   source_recipient: parts[1].recipient, lookup: parts[1].lookup,
+                   // Told to the server only if the source ticked it (tipbox/notify/).
+                   urgent: !!(urgentBox && urgentBox.checked) };
       status(files.length ? d.msgUploading : d.msgFinishing, 100 / grandTotal);
       // Retried as is if the answer is lost: the server recognises the same tip (lookup key and
       // payload) and answers again instead of storing it twice.
