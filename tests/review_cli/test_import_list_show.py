@@ -285,3 +285,13 @@ def test_show_refuses_unknown_or_ambiguous_ids(run: Run, server: FakeServer, tmp
 
 def test_unused_server_key_object_is_an_ed25519_key(server: FakeServer) -> None:
     assert isinstance(server.key, nacl.signing.SigningKey)
+
+
+def test_show_marks_a_tip_whose_source_asked_to_alert_the_team(run: Run, server: FakeServer, tmp_path: Path) -> None:
+    """The bundle's ``"urgent": true`` (FORMAT.md §8, docs/notifications.md) is the first thing a reviewer sees."""
+    urgent, calm = server.tip(), server.tip()
+    urgent.entry["urgent"] = True
+    _imported(run, server, tmp_path, urgent, calm)
+    assert "MENDESAK" in run("show", urgent.id[:8]).stdout
+    assert "the source asked to alert the team at once" in run("show", urgent.id[:8], "--lang", "en").stdout
+    assert "MENDESAK" not in run("show", calm.id[:8]).stdout
