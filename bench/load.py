@@ -623,8 +623,8 @@ def check_database(database_url: str, outcomes: list[Outcome]) -> Check:
                 if tip.payload is None or hashlib.sha256(tip.payload).hexdigest() != tip.payload_sha256:
                     check.problems.append(f"ready tip {tip.id[:8]}: payload missing or altered")
                 for attachment in tip.attachments:
-                    size, sha = storage.digest(db, tip.id, attachment.id)
-                    if not attachment.complete or (size, sha) != (attachment.size, attachment.sha256):
+                    stored = storage.digest(db, tip.id, attachment.id)
+                    if not attachment.complete or (stored.size, stored.sha256) != (attachment.size, attachment.sha256):
                         check.problems.append(f"ready tip {tip.id[:8]}: attachment incomplete")
             for outcome in outcomes:
                 stored = ready.get(outcome.tip_id or "")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+
+from crypto import upload_digest
 
 from .models import AttachmentChunk
 
@@ -61,13 +64,27 @@ def iter_chunks(db: Session, tip_id: str, attachment_id: str) -> Iterator[bytes]
             yield data
 
 
-def digest(db: Session, tip_id: str, attachment_id: str) -> tuple[int, str]:
-    sha = hashlib.sha256()
+@dataclass(frozen=True)
+class Digests:
+    size: int
+    sha256: str  # of the whole age file: what the export bundle lists
+    chunks_sha256: str  # over the chunks as stored, in order: what a browser upload declares (FORMAT.md §4.1)
+
+
+def digest(db: Session, tip_id: str, attachment_id: str) -> Digests:
+    """Both digests of an attachment's stored ciphertext, in one pass over its chunks."""
+    whole = hashlib.sha256()
     size = 0
-    for data in iter_chunks(db, tip_id, attachment_id):
-        sha.update(data)
-        size += len(data)
-    return size, sha.hexdigest()
+
+    def read() -> Iterator[bytes]:
+        nonlocal size
+        for data in iter_chunks(db, tip_id, attachment_id):
+            whole.update(data)
+            size += len(data)
+            yield data
+
+    listed = upload_digest.chunk_list_sha256(read())
+    return Digests(size, whole.hexdigest(), listed)
 
 
 def first_bytes(db: Session, tip_id: str, attachment_id: str) -> bytes:

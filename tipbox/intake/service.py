@@ -23,7 +23,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from crypto import audit, envelope, header, messages, payload, streams, upload_digest
+from crypto import audit, envelope, header, messages, payload, streams
 from crypto.attachments import seal_attachment
 from crypto.errors import NoChannel, TipboxCryptoError
 from crypto.padding import padded_length
@@ -320,9 +320,9 @@ class Completion:
     sha256: str | None = None
     chunks_sha256: str | None = None
 
-    def matches(self, size: int, sha256: str, chunks_sha256: str) -> bool:
-        declared = (self.sha256, sha256) if self.sha256 is not None else (self.chunks_sha256, chunks_sha256)
-        return self.size == size and hmac.compare_digest(*declared)
+    def matches(self, stored: storage.Digests) -> bool:
+        declared = (self.sha256, stored.sha256) if self.sha256 is not None else (self.chunks_sha256, stored.chunks_sha256)
+        return self.size == stored.size and hmac.compare_digest(*declared)
 
 
 @dataclass(frozen=True)
@@ -365,8 +365,7 @@ def put_chunk(
     declared = target.message is None and tip.payload_sha256 is not None
     attachment = _attachment(db, target, attachment_id, limits, create=not declared)
     if attachment.complete:
-        if completion is not None and storage.get_chunk(db, tip.id, attachment.id, seq) == data and \
-                completion.matches(attachment.size or 0, attachment.sha256 or "", _chunks_digest(db, attachment)):
+        if completion is not None and _closed_by(db, attachment, completion, seq, data):
             return ChunkResult(completed=True)  # its answer was lost: the same chunk again
         raise IntakeError("already_finalized", 409)
     if not data or len(data) > limits.upload_chunk_bytes or seq < 0:
@@ -387,8 +386,16 @@ def put_chunk(
     return ChunkResult(completed=True, received=_receive_if_whole(db, limits, target))
 
 
-def _chunks_digest(db: Session, attachment: Attachment) -> str:
-    return upload_digest.chunk_list_sha256(storage.iter_chunks(db, attachment.tip_id, attachment.id))
+def _closed_by(
+    db: Session, attachment: Attachment, completion: Completion, seq: int | None = None, data: bytes = b""
+) -> bool:
+    """Whether ``attachment`` is closed as ``completion`` (and by this very last chunk, with ``seq``) would close it:
+    a retry after a lost answer, to be answered as the first time rather than refused."""
+    return (
+        attachment.complete
+        and (seq is None or storage.get_chunk(db, attachment.tip_id, attachment.id, seq) == data)
+        and completion.matches(storage.digest(db, attachment.tip_id, attachment.id))
+    )
 
 
 def _chunk_already_closed(
@@ -407,9 +414,7 @@ def _chunk_already_closed(
         and tip.upload_token_hash is not None
         and hmac.compare_digest(tip.upload_token_hash, _token_hash(token))
         and attachment is not None
-        and attachment.complete
-        and storage.get_chunk(db, tip.id, attachment.id, seq) == data
-        and completion.matches(attachment.size or 0, attachment.sha256 or "", _chunks_digest(db, attachment))
+        and _closed_by(db, attachment, completion, seq, data)
     )
 
 
@@ -427,7 +432,7 @@ def complete_attachment(
     target = _uploading(db, tip_id, token, followup=followup, lock=True)
     attachment = _attachment(db, target, attachment_id, limits, create=False)
     if attachment.complete:
-        if completion.matches(attachment.size or 0, attachment.sha256 or "", _chunks_digest(db, attachment)):
+        if _closed_by(db, attachment, completion):
             return ChunkResult(completed=True)
         raise IntakeError("already_finalized", 409)
     _close(db, limits, target, attachment, completion)
@@ -440,11 +445,8 @@ def _close(db: Session, limits: Limits, target: Target, attachment: Attachment, 
     count, top, total = storage.chunk_stats(db, tip.id, attachment.id)
     if count == 0 or top != count - 1 or total != completion.size:
         raise IntakeError("incomplete_upload", 409)
-    whole, listed = hashlib.sha256(), hashlib.sha256()
-    for data in storage.iter_chunks(db, tip.id, attachment.id):
-        whole.update(data)
-        listed.update(hashlib.sha256(data).digest())
-    if not completion.matches(total, whole.hexdigest(), listed.hexdigest()):
+    stored = storage.digest(db, tip.id, attachment.id)
+    if not completion.matches(stored):
         raise IntakeError("incomplete_upload", 409)
     keys = _keys(db, tip.channel_ids)
     sealed_for = target.message.key_fingerprint if target.message is not None else tip.key_fingerprint
@@ -455,7 +457,7 @@ def _close(db: Session, limits: Limits, target: Target, attachment: Attachment, 
         raise IntakeError("attachment_too_large", 413)
     attachment.complete = True
     attachment.size = total
-    attachment.sha256 = whole.hexdigest()
+    attachment.sha256 = stored.sha256
 
 
 def _receive_if_whole(db: Session, limits: Limits, target: Target) -> bool:
